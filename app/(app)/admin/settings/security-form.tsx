@@ -1,0 +1,35 @@
+"use client";
+import { useActionState } from "react";
+import { Card } from "@/components/ui/card";
+import { Checkbox } from "@/components/ui/field";
+import { FormMessage } from "@/components/ui/form-message";
+import { SubmitButton } from "@/components/ui/button";
+import type { FormState } from "@/lib/validation/messages";
+import { saveSecuritySettingsAction } from "./actions";
+
+export function SecurityForm({ twoFactorEnabled, enrolledUsers }: { twoFactorEnabled: boolean; enrolledUsers: number }) {
+  const [state, action] = useActionState<FormState, FormData>(saveSecuritySettingsAction, { status: "idle" });
+  const enrolled = enrolledUsers === 1 ? "1 user has" : `${enrolledUsers} users have`;
+  return (
+    <Card>
+      <form action={action} className="flex flex-col gap-4">
+        <section aria-labelledby="security-heading" className="flex flex-col gap-3">
+          <h2 id="security-heading" className="text-lg font-semibold">
+            Security
+          </h2>
+          <Checkbox label="Enable two factor user login" name="twoFactorEnabled" defaultChecked={twoFactorEnabled} />
+          <p className="text-sm text-slate-600 dark:text-slate-400">
+            {enrolled} two-factor authentication set up.{" "}
+            {twoFactorEnabled
+              ? "Turning this off stops asking for codes; their setup is kept."
+              : "While this is off nobody is asked for a code and nobody can enrol; turning it on again restores their setup."}
+          </p>
+        </section>
+        <FormMessage state={state} />
+        <div>
+          <SubmitButton>Save</SubmitButton>
+        </div>
+      </form>
+    </Card>
+  );
+}

@@ -1,0 +1,43 @@
+import type { Metadata } from "next";
+import { Card } from "@/components/ui/card";
+import { requireAdmin } from "@/lib/auth/session";
+import { getDb } from "@/lib/db";
+import { listUsers } from "@/lib/users";
+import { AddUserDialog } from "./add-user-dialog";
+
+export const metadata: Metadata = { title: "Users" };
+
+export default async function UsersPage() {
+  await requireAdmin();
+  const rows = await listUsers(await getDb());
+  return (
+    <div className="flex flex-col gap-4">
+      <div className="flex items-center justify-between gap-4">
+        <h1 className="text-2xl font-semibold">Users</h1>
+        <AddUserDialog />
+      </div>
+      <Card className="overflow-x-auto p-0">
+        <table className="w-full text-left text-sm">
+          <thead className="border-b border-slate-200 text-slate-600 dark:border-slate-800 dark:text-slate-400">
+            <tr>
+              <th scope="col" className="px-4 py-3 font-medium">Name</th>
+              <th scope="col" className="px-4 py-3 font-medium">Email</th>
+              <th scope="col" className="px-4 py-3 font-medium">Role</th>
+              <th scope="col" className="px-4 py-3 font-medium">Two-factor</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.id} className="border-b border-slate-100 last:border-0 dark:border-slate-800">
+                <td className="px-4 py-3 font-medium">{row.name}</td>
+                <td className="px-4 py-3 break-all">{row.email}</td>
+                <td className="px-4 py-3">{row.role === "admin" ? "Administrator" : "User"}</td>
+                <td className="px-4 py-3">{row.twoFactorEnabled ? "Enabled" : "Off"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,100 @@
+"use server";
+import QRCode from "qrcode";
+import { revalidatePath } from "next/cache";
+import { currentUser } from "@/lib/auth/session";
+import { updateSession } from "@/lib/auth/next-auth";
+import { sessionGrant } from "@/lib/auth/session-grant";
+import { getDb } from "@/lib/db";
+import { requestContext } from "@/lib/request-context";
+import { confirmEnrollment, startEnrollment, type EnrollmentError } from "@/lib/two-factor/enrollment";
+import { disableTwoFactor, regenerateRecoveryCodes } from "@/lib/two-factor/manage";
+import type { CurrentCodeResult } from "@/lib/two-factor/current-code";
+import { fieldErrors, totpStepSchema } from "@/lib/validation/forms";
+import { MESSAGES, type FormState } from "@/lib/validation/messages";
+import { eq } from "drizzle-orm";
+import { users } from "@/db/schema";
+
+export type EnrollmentStart = { status: "success"; qrSvg: string; setupKey: string } | Extract<FormState, { status: "error" }>;
+export type CodesState = FormState | { status: "success"; recoveryCodes: string[] };
+
+const ENROLLMENT_MESSAGES: Record<EnrollmentError, string> = {
+  two_factor_off: MESSAGES.twoFactorOff,
+  already_enabled: MESSAGES.twoFactorAlreadyOn,
+  expired: MESSAGES.enrollmentExpired,
+  code_invalid: MESSAGES.codeInvalid,
+};
+const CURRENT_CODE_MESSAGES: Record<Exclude<CurrentCodeResult, "ok">, string> = {
+  invalid: MESSAGES.codeInvalid,
+  locked_out: MESSAGES.lockedOut,
+  not_enabled: MESSAGES.twoFactorNotOn,
+};
+const NOT_ALLOWED = { status: "error", message: MESSAGES.notAllowed } as const;
+
+/** Enrollment step 1: a new secret, shown as a QR code and a Setup key — the only time it leaves the server. */
+export async function startEnrollmentAction(): Promise<EnrollmentStart> {
+  const user = await currentUser();
+  if (!user) return NOT_ALLOWED;
+  const result = await startEnrollment(await getDb(), user);
+  if (!result.ok) return { status: "error", message: ENROLLMENT_MESSAGES[result.error] };
+  const qrSvg = await QRCode.toString(result.uri, { type: "svg", margin: 1, errorCorrectionLevel: "M" });
+  return { status: "success", qrSvg, setupKey: result.secret };
+}
+
+/** Enrollment step 2: the code from the app turns 2FA on and yields the recovery codes. */
+export async function confirmEnrollmentAction(_prev: CodesState, formData: FormData): Promise<CodesState> {
+  const user = await currentUser();
+  if (!user) return NOT_ALLOWED;
+  const parsed = totpStepSchema.safeParse({ code: formData.get("code") ?? undefined });
+  if (!parsed.success) return invalidCode(parsed.error);
+  const db = await getDb();
+  const result = await confirmEnrollment(db, user.id, parsed.data.code, await requestContext());
+  if (!result.ok) return { status: "error", message: ENROLLMENT_MESSAGES[result.error] };
+  await keepThisSession(user.id);
+  return { status: "success", recoveryCodes: result.recoveryCodes };
+}
+
+/** Disable: a current code, then 2FA is removed and other sessions end. */
+export async function disableTwoFactorAction(_prev: FormState, formData: FormData): Promise<FormState> {
+  const user = await currentUser();
+  if (!user) return NOT_ALLOWED;
+  const parsed = totpStepSchema.safeParse({ code: formData.get("code") ?? undefined });
+  if (!parsed.success) return invalidCode(parsed.error);
+  const verdict = await disableTwoFactor(await getDb(), user.id, parsed.data.code, await requestContext());
+  if (verdict !== "ok") return { status: "error", message: CURRENT_CODE_MESSAGES[verdict] };
+  await keepThisSession(user.id);
+  revalidatePath("/", "layout");
+  return { status: "success", message: "Two-factor authentication is disabled." };
+}
+
+/** A new set of recovery codes after a current code. */
+export async function regenerateRecoveryCodesAction(_prev: CodesState, formData: FormData): Promise<CodesState> {
+  const user = await currentUser();
+  if (!user) return NOT_ALLOWED;
+  const parsed = totpStepSchema.safeParse({ code: formData.get("code") ?? undefined });
+  if (!parsed.success) return invalidCode(parsed.error);
+  const result = await regenerateRecoveryCodes(await getDb(), user.id, parsed.data.code, await requestContext());
+  if (!result.ok) return { status: "error", message: CURRENT_CODE_MESSAGES[result.error] };
+  return { status: "success", recoveryCodes: result.recoveryCodes };
+}
+
+/** After enrollment completes (Done): refresh what the layout shows. */
+export async function refreshAfterEnrollmentAction(): Promise<void> {
+  revalidatePath("/", "layout");
+}
+
+function invalidCode(error: Parameters<typeof fieldErrors>[0]) {
+  const errors = fieldErrors(error);
+  return { status: "error" as const, message: errors.code?.[0] ?? MESSAGES.codeFormat, fieldErrors: errors };
+}
+
+/**
+ * The change bumped sessionVersion, ending every session of this user; this
+ * one is re-issued with the new version through a server-side grant.
+ */
+async function keepThisSession(userId: string): Promise<void> {
+  const [row] = await (await getDb())
+    .select({ sessionVersion: users.sessionVersion })
+    .from(users)
+    .where(eq(users.id, userId));
+  if (row) await updateSession({ grant: sessionGrant(userId, row.sessionVersion) } as never);
+}

@@ -1,0 +1,27 @@
+import type { Metadata } from "next";
+import { Card } from "@/components/ui/card";
+import { requireUser } from "@/lib/auth/session";
+import { getDb } from "@/lib/db";
+import { twoFactorStatus } from "@/lib/two-factor/manage";
+
+export const metadata: Metadata = { title: "Home" };
+
+export default async function HomePage() {
+  const user = await requireUser();
+  const status = await twoFactorStatus(await getDb(), user.id);
+  return (
+    <div className="flex flex-col gap-6">
+      <h1 className="text-2xl font-semibold">Welcome, {user.name}</h1>
+      <Card>
+        <h2 className="font-semibold">Your sign-in</h2>
+        <p className="mt-2 text-sm text-slate-700 dark:text-slate-300">
+          {!status.instanceEnabled
+            ? "Two-factor authentication is turned off for this instance."
+            : status.enabled
+              ? `Two-factor authentication is on. ${status.recoveryCodesLeft} recovery codes left.`
+              : "Two-factor authentication is off. Open My Settings from your profile menu (top right) to enable it."}
+        </p>
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,97 @@
+"use client";
+import { useActionState, useState } from "react";
+import { Card } from "@/components/ui/card";
+import { Field } from "@/components/ui/field";
+import { SubmitButton, Button } from "@/components/ui/button";
+import { FormMessage } from "@/components/ui/form-message";
+import { IDLE } from "@/lib/validation/messages";
+import { cancelSignInAction, codeStepAction, passwordStepAction, type LoginState } from "./actions";
+
+type Step = "password" | "code";
+
+/** Both sign-in steps; every server answer says which step is due next. */
+export function LoginFlow({ initialStep, callbackUrl }: { initialStep: Step; callbackUrl: string }) {
+  const [state, submit] = useActionState<LoginState, FormData>(
+    (previous, formData) =>
+      formData.get("step") === "code" ? codeStepAction(previous, formData) : passwordStepAction(previous, formData),
+    { status: "idle", step: initialStep },
+  );
+  const step: Step = state.step ?? initialStep;
+  return (
+    <Card>
+      {step === "password" ? (
+        <PasswordStep state={state} action={submit} callbackUrl={callbackUrl} />
+      ) : (
+        <CodeStep state={state} action={submit} callbackUrl={callbackUrl} />
+      )}
+    </Card>
+  );
+}
+
+function PasswordStep({ state, action, callbackUrl }: { state: LoginState; action: (f: FormData) => void; callbackUrl: string }) {
+  return (
+    <form action={action} className="flex flex-col gap-4" noValidate>
+      <h1 className="text-xl font-semibold">Sign in</h1>
+      <input type="hidden" name="step" value="password" />
+      <input type="hidden" name="callbackUrl" value={callbackUrl} />
+      <Field label="Email" name="email" type="email" autoComplete="username" required autoFocus maxLength={254} />
+      <Field label="Password" name="password" type="password" autoComplete="current-password" required maxLength={1024} />
+      <FormMessage state={state} />
+      <SubmitButton>Sign in</SubmitButton>
+    </form>
+  );
+}
+
+function CodeStep({ state, action, callbackUrl }: { state: LoginState; action: (f: FormData) => void; callbackUrl: string }) {
+  const [method, setMethod] = useState<"totp" | "recovery">("totp");
+  const errors = state.status === "error" ? state.fieldErrors?.code : undefined;
+  return (
+    <div className="flex flex-col gap-4">
+      <h1 className="text-xl font-semibold">Two-factor authentication</h1>
+      <form action={action} className="flex flex-col gap-4" noValidate key={method}>
+        <input type="hidden" name="step" value="code" />
+        <input type="hidden" name="method" value={method} />
+        <input type="hidden" name="callbackUrl" value={callbackUrl} />
+        {method === "totp" ? (
+          <Field
+            label="Authentication code"
+            name="code"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9 ]*"
+            maxLength={7}
+            autoFocus
+            required
+            errors={errors}
+            hint="Open your authenticator app and enter the 6-digit code."
+          />
+        ) : (
+          <Field
+            label="Recovery code"
+            name="code"
+            autoComplete="off"
+            autoCapitalize="none"
+            spellCheck={false}
+            maxLength={64}
+            autoFocus
+            required
+            errors={errors}
+            hint="Each recovery code can be used once."
+          />
+        )}
+        <FormMessage state={errors ? IDLE : state} />
+        <SubmitButton>Verify</SubmitButton>
+      </form>
+      <div className="flex items-center justify-between text-sm">
+        <Button variant="ghost" className="px-0" onClick={() => setMethod(method === "totp" ? "recovery" : "totp")}>
+          {method === "totp" ? "Use a recovery code" : "Use an authentication code"}
+        </Button>
+        <form action={cancelSignInAction}>
+          <button type="submit" className="text-slate-600 hover:underline dark:text-slate-400">
+            Cancel
+          </button>
+        </form>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,30 @@
+import type { Metadata } from "next";
+import { redirect } from "next/navigation";
+import { findChallenge } from "@/lib/auth/challenge";
+import { readChallengeCookie } from "@/lib/auth/challenge-cookie";
+import { currentUser } from "@/lib/auth/session";
+import { getDb } from "@/lib/db";
+import { safeCallbackPath } from "@/lib/validation/callback-url";
+import { LoginFlow } from "./login-flow";
+
+export const metadata: Metadata = { title: "Sign in" };
+
+export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
+  const params = await searchParams;
+  const callbackUrl = safeCallbackPath(params.callbackUrl);
+  if (await currentUser()) redirect(callbackUrl);
+  const token = await readChallengeCookie();
+  const challenge = token ? await findChallenge(await getDb(), token) : null;
+  return (
+    <main className="flex min-h-screen items-center justify-center px-4 py-12">
+      <div className="w-full max-w-sm">
+        <LoginFlow initialStep={challenge?.purpose === "sign_in" ? "code" : "password"} callbackUrl={callbackUrl} />
+        {params.setup === "done" ? (
+          <p className="mt-4 text-center text-sm text-green-800 dark:text-green-300">
+            Administrator created. Sign in to continue.
+          </p>
+        ) : null}
+      </div>
+    </main>
+  );
+}

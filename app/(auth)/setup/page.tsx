@@ -1,0 +1,28 @@
+import type { Metadata } from "next";
+import { Card } from "@/components/ui/card";
+import { getDb } from "@/lib/db";
+import { isSetupPending } from "@/lib/setup";
+import { MESSAGES } from "@/lib/validation/messages";
+import { SetupForm } from "./setup-form";
+
+export const metadata: Metadata = { title: "Set up" };
+
+export default async function SetupPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
+  const { token } = await searchParams;
+  const valid = typeof token === "string" && (await isSetupPending(await getDb(), token));
+  return (
+    <main className="flex min-h-screen items-center justify-center px-4 py-12">
+      <Card className="w-full max-w-sm">
+        <h1 className="mb-4 text-xl font-semibold">Create the administrator</h1>
+        {valid ? (
+          <SetupForm token={token} />
+        ) : (
+          <p className="text-sm text-slate-700 dark:text-slate-300">
+            {MESSAGES.setupTokenInvalid} Restart the server with an empty database to get a new link, or use{" "}
+            <code>npm run cli -- create-user</code>.
+          </p>
+        )}
+      </Card>
+    </main>
+  );
+}

@@ -1,0 +1,78 @@
+"use client";
+import Link from "next/link";
+import { useState } from "react";
+import { Dialog } from "@/components/ui/dialog";
+import { Menu, menuItemClass } from "@/components/ui/menu";
+import { MySettings, type MySettingsData } from "@/components/two-factor/my-settings";
+
+/** The frame of every signed-in page: navigation, and the profile menu at the top right. */
+export function AppHeader({
+  data,
+  isAdmin,
+  signOutAction,
+}: {
+  data: MySettingsData;
+  isAdmin: boolean;
+  signOutAction: () => Promise<void>;
+}) {
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  return (
+    <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+      <div className="mx-auto flex max-w-5xl items-center justify-between gap-4 px-4 py-2">
+        <nav aria-label="Main" className="flex items-center gap-4 text-sm font-medium">
+          <Link href="/" className="font-semibold">
+            Two-factor sign-in
+          </Link>
+          {isAdmin ? (
+            <Link href="/admin/settings" className="text-slate-700 hover:underline dark:text-slate-300">
+              Administration
+            </Link>
+          ) : null}
+        </nav>
+        <Menu
+          label={
+            <>
+              <span aria-hidden className="flex size-7 items-center justify-center rounded-full bg-brand-100 text-xs font-semibold text-brand-700">
+                {initials(data.name)}
+              </span>
+              <span>{data.name}</span>
+            </>
+          }
+        >
+          {(close) => (
+            <>
+              <button
+                type="button"
+                role="menuitem"
+                className={menuItemClass}
+                onClick={() => {
+                  close();
+                  setSettingsOpen(true);
+                }}
+              >
+                My Settings
+              </button>
+              <form action={signOutAction}>
+                <button type="submit" role="menuitem" className={menuItemClass}>
+                  Sign out
+                </button>
+              </form>
+            </>
+          )}
+        </Menu>
+      </div>
+      <Dialog open={settingsOpen} onClose={() => setSettingsOpen(false)} title="My Settings" wide>
+        <MySettings data={data} />
+      </Dialog>
+    </header>
+  );
+}
+
+function initials(name: string): string {
+  return name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((part) => part[0]!.toUpperCase())
+    .join("");
+}

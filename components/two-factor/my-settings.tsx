@@ -1,0 +1,139 @@
+"use client";
+import { useActionState, useEffect, useState } from "react";
+import { Button } from "@/components/ui/button";
+import { CodeForm } from "@/components/two-factor/code-form";
+import { Enrollment } from "@/components/two-factor/enrollment";
+import { RecoveryCodesPanel } from "@/components/two-factor/recovery-codes-panel";
+import {
+  disableTwoFactorAction,
+  regenerateRecoveryCodesAction,
+  type CodesState,
+} from "@/app/(app)/my-settings/actions";
+import type { FormState } from "@/lib/validation/messages";
+
+export type MySettingsData = {
+  name: string;
+  email: string;
+  instanceEnabled: boolean;
+  enabled: boolean;
+  recoveryCodesLeft: number;
+};
+
+type View = "overview" | "enroll" | "disable" | "recovery";
+
+/** The body of the My Settings dialog: profile, then the two-factor section at the bottom. */
+export function MySettings({ data }: { data: MySettingsData }) {
+  const [view, setView] = useState<View>("overview");
+  const [notice, setNotice] = useState<string | null>(null);
+  const back = (message?: string) => {
+    setNotice(message ?? null);
+    setView("overview");
+  };
+  if (view === "enroll") return <Enrollment onFinished={() => back("Two-factor authentication is enabled.")} onCancel={() => back()} />;
+  if (view === "disable") return <DisableForm onDone={back} />;
+  if (view === "recovery") return <RecoveryCodes left={data.recoveryCodesLeft} onDone={back} />;
+  return (
+    <div className="flex flex-col gap-5">
+      <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
+        <dt className="text-slate-600 dark:text-slate-400">Name</dt>
+        <dd>{data.name}</dd>
+        <dt className="text-slate-600 dark:text-slate-400">Email</dt>
+        <dd className="break-all">{data.email}</dd>
+      </dl>
+      {notice ? (
+        <p role="status" className="rounded-md bg-green-50 px-3 py-2 text-sm text-green-800 dark:bg-green-950 dark:text-green-200">
+          {notice}
+        </p>
+      ) : null}
+      <TwoFactorSection data={data} onView={setView} />
+    </div>
+  );
+}
+
+function TwoFactorSection({ data, onView }: { data: MySettingsData; onView: (view: View) => void }) {
+  if (!data.instanceEnabled) {
+    return (
+      <p className="rounded-md border border-slate-200 px-4 py-3 text-sm text-slate-600 dark:border-slate-700 dark:text-slate-400">
+        Two-factor authentication is turned off for this instance by an administrator.
+      </p>
+    );
+  }
+  if (!data.enabled) {
+    return (
+      <div className="flex flex-wrap items-center justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-4 py-3 dark:border-amber-700 dark:bg-amber-950">
+        <p className="text-sm">Protect your account: enable two-factor authentication.</p>
+        <Button onClick={() => onView("enroll")}>Enable</Button>
+      </div>
+    );
+  }
+  return (
+    <div className="flex flex-wrap items-center justify-between gap-3 rounded-md border border-green-300 bg-green-50 px-4 py-3 dark:border-green-800 dark:bg-green-950">
+      <p className="text-sm">Two-factor authentication is enabled.</p>
+      <div className="flex gap-2">
+        <Button variant="secondary" onClick={() => onView("recovery")}>
+          Recovery codes
+        </Button>
+        <Button variant="danger" onClick={() => onView("disable")}>
+          Disable
+        </Button>
+      </div>
+    </div>
+  );
+}
+
+function DisableForm({ onDone }: { onDone: (message?: string) => void }) {
+  const [state, action] = useActionState<FormState, FormData>(disableTwoFactorAction, { status: "idle" });
+  useEffect(() => {
+    if (state.status === "success") onDone(state.message);
+  }, [state, onDone]);
+  return (
+    <div className="flex flex-col gap-3">
+      <h3 className="font-semibold">Disable two-factor authentication</h3>
+      <p className="text-sm">Enter a code from your authenticator app to confirm. Your recovery codes will stop working.</p>
+      <CodeForm action={action} state={state} submitLabel="Disable" danger>
+        <Button variant="secondary" onClick={() => onDone()}>
+          Cancel
+        </Button>
+      </CodeForm>
+    </div>
+  );
+}
+
+function RecoveryCodes({ left, onDone }: { left: number; onDone: (message?: string) => void }) {
+  const [asking, setAsking] = useState(false);
+  const [state, action] = useActionState<CodesState, FormData>(regenerateRecoveryCodesAction, { status: "idle" });
+  if ("recoveryCodes" in state) {
+    return (
+      <div className="flex flex-col gap-3">
+        <h3 className="font-semibold">Your new recovery codes</h3>
+        <RecoveryCodesPanel codes={state.recoveryCodes} onContinue={() => onDone("New recovery codes saved.")} />
+      </div>
+    );
+  }
+  return (
+    <div className="flex flex-col gap-3">
+      <h3 className="font-semibold">Recovery codes</h3>
+      <p className="text-sm" data-testid="recovery-codes-left">
+        {left === 1 ? "1 recovery code left." : `${left} recovery codes left.`}
+        {left <= 2 ? " Generate new codes soon." : ""}
+      </p>
+      {asking ? (
+        <>
+          <p className="text-sm">Enter a code from your authenticator app. Your current recovery codes will stop working.</p>
+          <CodeForm action={action} state={state} submitLabel="Generate new codes">
+            <Button variant="secondary" onClick={() => onDone()}>
+              Cancel
+            </Button>
+          </CodeForm>
+        </>
+      ) : (
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={() => onDone()}>
+            Back
+          </Button>
+          <Button onClick={() => setAsking(true)}>Generate new codes</Button>
+        </div>
+      )}
+    </div>
+  );
+}

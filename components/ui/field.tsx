@@ -1,0 +1,53 @@
+import { useId } from "react";
+
+type FieldProps = React.InputHTMLAttributes<HTMLInputElement> & {
+  label: string;
+  name: string;
+  errors?: string[];
+  hint?: string;
+};
+
+/** A labelled input whose errors are tied to it (aria-describedby) and announced. */
+export function Field({ label, name, errors, hint, className = "", ...input }: FieldProps) {
+  const id = useId();
+  const errorId = `${id}-error`;
+  const hintId = `${id}-hint`;
+  const describedBy = [hint ? hintId : null, errors?.length ? errorId : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className={`flex flex-col gap-1 ${className}`}>
+      <label htmlFor={id} className="text-sm font-medium">
+        {label}
+      </label>
+      <input
+        id={id}
+        name={name}
+        aria-invalid={errors?.length ? true : undefined}
+        aria-describedby={describedBy}
+        className="rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm focus:border-brand-600 focus:outline-2 focus:outline-brand-600 aria-invalid:border-red-600 dark:border-slate-600 dark:bg-slate-900"
+        {...input}
+      />
+      {hint ? (
+        <p id={hintId} className="text-xs text-slate-600 dark:text-slate-400">
+          {hint}
+        </p>
+      ) : null}
+      {errors?.length ? (
+        <p id={errorId} className="text-sm text-red-700 dark:text-red-400">
+          {errors[0]}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function Checkbox({ label, name, ...input }: React.InputHTMLAttributes<HTMLInputElement> & { label: string; name: string }) {
+  const id = useId();
+  return (
+    <div className="flex items-center gap-2">
+      <input id={id} name={name} type="checkbox" className="size-4 accent-brand-600" {...input} />
+      <label htmlFor={id} className="text-sm">
+        {label}
+      </label>
+    </div>
+  );
+}

@@ -1,0 +1,49 @@
+import "server-only";
+import type { Executor } from "@/db";
+import { auditEvents } from "@/db/schema";
+
+/** Who and where a request came from; recorded with every security event. */
+export type RequestContext = { ip: string | null; userAgent: string | null };
+
+export const AUDIT_EVENTS = [
+  "sign_in.succeeded",
+  "sign_in.password_failed",
+  "sign_in.code_failed",
+  "sign_in.code_replayed",
+  "sign_in.locked_out",
+  "recovery_code.used",
+  "two_factor.enabled",
+  "two_factor.disabled",
+  "two_factor.removed_by_admin",
+  "recovery_codes.regenerated",
+  "trusted_browser.added",
+  "trusted_browser.removed",
+  "settings.changed",
+  "user.created",
+  "user.changed",
+  "setup.completed",
+] as const;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+type Details = Record<string, string | number | boolean | null>;
+
+/**
+ * Appends one security event. Pass the transaction that makes the change, so
+ * the event exists exactly when the change does. Never put a secret in `details`.
+ */
+export async function recordEvent(
+  db: Executor,
+  event: AuditEvent,
+  who: { actorUserId?: string | null; targetUserId?: string | null },
+  context: RequestContext,
+  details?: Details,
+): Promise<void> {
+  await db.insert(auditEvents).values({
+    event,
+    actorUserId: who.actorUserId ?? null,
+    targetUserId: who.targetUserId ?? null,
+    ip: context.ip?.slice(0, 64) ?? null,
+    userAgent: context.userAgent?.slice(0, 512) ?? null,
+    details: details ?? null,
+  });
+}

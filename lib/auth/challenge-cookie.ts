@@ -1,0 +1,23 @@
+import "server-only";
+import { cookies } from "next/headers";
+import { CHALLENGE_COOKIE, CHALLENGE_TTL_SECONDS } from "@/lib/auth/challenge";
+
+// Scoped to /login (where both steps post), HttpOnly, SameSite=Strict:
+// no script and no other site can read or send it.
+const OPTIONS = { httpOnly: true, sameSite: "strict" as const, path: "/login", maxAge: CHALLENGE_TTL_SECONDS };
+
+function secure(): boolean {
+  return (process.env.AUTH_URL ?? "").startsWith("https://") || process.env.COOKIE_SECURE === "true";
+}
+
+export async function setChallengeCookie(token: string): Promise<void> {
+  (await cookies()).set(CHALLENGE_COOKIE, token, { ...OPTIONS, secure: secure() });
+}
+
+export async function readChallengeCookie(): Promise<string> {
+  return (await cookies()).get(CHALLENGE_COOKIE)?.value ?? "";
+}
+
+export async function clearChallengeCookie(): Promise<void> {
+  (await cookies()).delete({ name: CHALLENGE_COOKIE, path: OPTIONS.path });
+}

@@ -1,0 +1,91 @@
+import "server-only";
+import NextAuth, { type NextAuthConfig } from "next-auth";
+import Credentials from "next-auth/providers/credentials";
+import { eq } from "drizzle-orm";
+import { users } from "@/db/schema";
+import { getDb } from "@/lib/db";
+import { secrets } from "@/lib/env";
+import { SecondStepFailed } from "@/lib/auth/errors";
+import { completeSignIn, type SecondStepMethod } from "@/lib/auth/second-step";
+import { isValidSessionGrant } from "@/lib/auth/session-grant";
+import { contextFromHeaders } from "@/lib/request-context";
+
+/** NIST SP 800-63B-4 §2.2.3 (AAL2): re-authenticate at least every 12 hours, whatever the activity. */
+export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
+const METHODS: SecondStepMethod[] = ["totp", "recovery", "none"];
+
+declare module "next-auth" {
+  interface Session {
+    user: { id: string; name: string; email: string; role: "admin" | "user" };
+  }
+  interface User {
+    role?: "admin" | "user";
+    sessionVersion?: number;
+  }
+}
+
+function config(): NextAuthConfig {
+  return {
+    secret: secrets().authSecret,
+    trustHost: true,
+    session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
+    pages: { signIn: "/login", error: "/login" },
+    providers: [
+      Credentials({
+        // Only the challenge from the password step and the code: the password never reaches step 2.
+        credentials: { challenge: {}, method: {}, code: {} },
+        async authorize(credentials, request) {
+          const challenge = typeof credentials.challenge === "string" ? credentials.challenge : "";
+          const method = METHODS.find((m) => m === credentials.method);
+          const code = typeof credentials.code === "string" ? credentials.code : "";
+          if (!challenge || !method) throw new SecondStepFailed("challenge_expired");
+          const result = await completeSignIn(await getDb(), { challenge, method, code }, contextFromHeaders(request.headers));
+          if (!result.ok) throw new SecondStepFailed(result.error);
+          return result.user;
+        },
+      }),
+    ],
+    callbacks: {
+      async jwt({ token, user, trigger, session }) {
+        if (user) {
+          // Sign-in: only reached through authorize(), i.e. after the second step.
+          return { sub: user.id, sv: user.sessionVersion, authTime: Math.floor(Date.now() / 1000) };
+        }
+        const age = Math.floor(Date.now() / 1000) - Number(token.authTime);
+        if (!token.sub || typeof token.sv !== "number" || !(age >= 0 && age < SESSION_MAX_AGE_SECONDS)) return null;
+        const db = await getDb();
+        const [row] = await db
+          .select({ sessionVersion: users.sessionVersion, name: users.name, email: users.email, role: users.role })
+          .from(users)
+          .where(eq(users.id, token.sub));
+        if (!row) return null;
+        const grant = (session as { grant?: unknown } | undefined)?.grant;
+        if (trigger === "update" && isValidSessionGrant(grant, token.sub, row.sessionVersion)) {
+          token.sv = row.sessionVersion;
+        }
+        // Revocation: a bumped sessionVersion ends every older session at its next request.
+        if (row.sessionVersion !== token.sv) return null;
+        return { ...token, name: row.name, email: row.email, role: row.role };
+      },
+      session({ session, token }) {
+        session.user = {
+          id: token.sub!,
+          name: String(token.name ?? ""),
+          email: String(token.email ?? ""),
+          role: token.role === "admin" ? "admin" : "user",
+        } as typeof session.user;
+        return session;
+      },
+    },
+    logger: {
+      // A failed sign-in is an expected outcome (audited), not a server error.
+      error(error) {
+        if (error.name === "CredentialsSignin" || (error as { type?: string }).type === "CredentialsSignin") return;
+        console.error("[auth]", error.name, error.message);
+      },
+      warn() {},
+    },
+  };
+}
+
+export const { handlers, auth, signIn, signOut, unstable_update: updateSession } = NextAuth(() => config());

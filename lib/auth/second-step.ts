@@ -1,0 +1,141 @@
+import "server-only";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import type { Database, Transaction as Tx } from "@/db";
+import { recoveryCodes, signInChallenges, totpCredentials, users } from "@/db/schema";
+import { recordEvent, type RequestContext } from "@/lib/audit";
+import { consumeChallenge } from "@/lib/auth/challenge";
+import { decryptSecret, sha256Hex } from "@/lib/crypto";
+import { isSecondFactorDue } from "@/lib/auth/sign-in";
+import { isLockedOut, recordSecondFactorFailure, resetSecondFactorFailures } from "@/lib/two-factor/lockout";
+import { hashRecoveryCode, isWellFormedRecoveryCode, normaliseRecoveryCode } from "@/lib/two-factor/recovery-codes";
+import { checkTotpCode } from "@/lib/two-factor/totp";
+import { consumeTimeStep } from "@/lib/two-factor/time-step";
+
+export type SecondStepMethod = "totp" | "recovery" | "none";
+export type SecondStepError = "challenge_expired" | "code_invalid" | "recovery_invalid" | "locked_out";
+export type SignedInUser = { id: string; name: string; email: string; role: "admin" | "user"; sessionVersion: number };
+export type SecondStepResult = { ok: true; user: SignedInUser } | { ok: false; error: SecondStepError };
+
+/** Thrown inside a transaction to roll it back when a parallel request won a race. */
+class LostRace extends Error {
+  constructor(readonly what: "challenge" | "factor" | "lock") {
+    super(what);
+  }
+}
+type Finished = SecondStepResult | { ok: false; lost: "factor" };
+
+/**
+ * Step 2, called only from Auth.js `authorize()`: the session is issued if
+ * and only if this returns ok. `method: "none"` is for users who owe no
+ * second factor — re-checked here, never taken from the browser.
+ */
+export async function completeSignIn(
+  db: Database,
+  input: { challenge: string; method: SecondStepMethod; code: string },
+  context: RequestContext,
+): Promise<SecondStepResult> {
+  const row = await loadChallenge(db, input.challenge);
+  if (!row) return { ok: false, error: "challenge_expired" };
+  const { user, credential } = row;
+  const due = await isSecondFactorDue(db, user.id);
+
+  if (input.method === "none" || !due) {
+    if (due) return { ok: false, error: "challenge_expired" };
+    const result = await finish(db, input.challenge, user, context, { factor: "password" }, async () => true);
+    return "lost" in result ? { ok: false, error: "challenge_expired" } : result;
+  }
+  if (isLockedOut(user)) return { ok: false, error: "locked_out" };
+
+  if (input.method === "totp") {
+    let secret: string;
+    try {
+      secret = decryptSecret(credential!.secretCiphertext, user.id);
+    } catch {
+      console.error(`[two-factor] the TOTP secret of user ${user.id} cannot be decrypted (wrong TOTP_ENCRYPTION_KEY?)`);
+      return fail(db, user.id, "code_invalid", context, "sign_in.code_failed");
+    }
+    const check = checkTotpCode(secret, input.code, credential!.lastUsedStep, Math.floor(Date.now() / 1000));
+    if (check.result === "invalid") return fail(db, user.id, "code_invalid", context, "sign_in.code_failed");
+    if (check.result === "replayed") return fail(db, user.id, "code_invalid", context, "sign_in.code_replayed");
+    const result = await finish(db, input.challenge, user, context, { factor: "totp" }, (tx) =>
+      consumeTimeStep(tx, user.id, check.timeStep),
+    );
+    // Lost the compare-and-set: the same code was just accepted by a parallel request.
+    return "lost" in result ? fail(db, user.id, "code_invalid", context, "sign_in.code_replayed") : result;
+  }
+
+  const normalised = normaliseRecoveryCode(input.code);
+  if (!isWellFormedRecoveryCode(normalised)) return fail(db, user.id, "recovery_invalid", context, "sign_in.code_failed");
+  const codeHash = hashRecoveryCode(user.id, normalised);
+  const result = await finish(db, input.challenge, user, context, { factor: "recovery_code" }, async (tx) => {
+    const used = await tx
+      .update(recoveryCodes)
+      .set({ usedAt: sql`now()` })
+      .where(and(eq(recoveryCodes.userId, user.id), eq(recoveryCodes.codeHash, codeHash), isNull(recoveryCodes.usedAt)))
+      .returning({ id: recoveryCodes.id });
+    if (used.length !== 1) return false;
+    await recordEvent(tx, "recovery_code.used", { actorUserId: user.id, targetUserId: user.id }, context);
+    return true;
+  });
+  return "lost" in result ? fail(db, user.id, "recovery_invalid", context, "sign_in.code_failed") : result;
+}
+
+async function loadChallenge(db: Database, token: string) {
+  if (!token || token.length > 100) return null;
+  const [row] = await db
+    .select({ user: users, credential: totpCredentials })
+    .from(signInChallenges)
+    .innerJoin(users, eq(users.id, signInChallenges.userId))
+    .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
+    .where(
+      and(
+        eq(signInChallenges.tokenHash, sha256Hex(token)),
+        eq(signInChallenges.purpose, "sign_in"),
+        gt(signInChallenges.expiresAt, sql`now()`),
+      ),
+    );
+  return row ?? null;
+}
+
+/**
+ * The success path, all or nothing: consume the factor, consume the challenge,
+ * reset the lockout counter (refused if a lock began meanwhile), audit.
+ */
+async function finish(
+  db: Database,
+  challenge: string,
+  user: typeof users.$inferSelect,
+  context: RequestContext,
+  details: { factor: string },
+  consumeFactor: (tx: Tx) => Promise<boolean>,
+): Promise<Finished> {
+  try {
+    await db.transaction(async (tx) => {
+      if (!(await consumeChallenge(tx, challenge))) throw new LostRace("challenge");
+      if (!(await consumeFactor(tx))) throw new LostRace("factor");
+      if (details.factor !== "password" && !(await resetSecondFactorFailures(tx, user.id))) throw new LostRace("lock");
+      await recordEvent(tx, "sign_in.succeeded", { actorUserId: user.id, targetUserId: user.id }, context, details);
+    });
+  } catch (error) {
+    if (!(error instanceof LostRace)) throw error;
+    if (error.what === "factor") return { ok: false, lost: "factor" };
+    return { ok: false, error: error.what === "lock" ? "locked_out" : "challenge_expired" };
+  }
+  const { id, name, email, role, sessionVersion } = user;
+  return { ok: true, user: { id, name, email, role, sessionVersion } };
+}
+
+async function fail(
+  db: Database,
+  userId: string,
+  error: SecondStepError,
+  context: RequestContext,
+  event: "sign_in.code_failed" | "sign_in.code_replayed",
+): Promise<SecondStepResult> {
+  return db.transaction(async (tx) => {
+    const locked = await recordSecondFactorFailure(tx, userId);
+    await recordEvent(tx, event, { targetUserId: userId }, context);
+    if (locked) await recordEvent(tx, "sign_in.locked_out", { targetUserId: userId }, context);
+    return { ok: false as const, error: locked ? ("locked_out" as const) : error };
+  });
+}

@@ -1,0 +1,62 @@
+import "server-only";
+import { eq } from "drizzle-orm";
+import type { Executor } from "@/db";
+import { totpCredentials, users } from "@/db/schema";
+import { recordEvent, type RequestContext } from "@/lib/audit";
+import { createChallenge } from "@/lib/auth/challenge";
+import { verifyPassword } from "@/lib/auth/password";
+import { isRateLimited, recordFailure, type RateLimit } from "@/lib/rate-limit";
+import { getSettings } from "@/lib/settings";
+
+const HOUR_SECONDS = 60 * 60;
+/** Per account: ≤ 100 failed passwords an hour (NIST SP 800-63B-4 §3.2.2 throttling). */
+export const PASSWORD_FAILURES_PER_ACCOUNT = 100;
+/** Per IP: generous, offices share addresses; stops one host spraying many accounts. */
+export const PASSWORD_FAILURES_PER_IP = 300;
+
+function passwordLimits(email: string, ip: string | null): RateLimit[] {
+  const limits = [{ key: `password:account:${email}`, limit: PASSWORD_FAILURES_PER_ACCOUNT, windowSeconds: HOUR_SECONDS }];
+  if (ip) limits.push({ key: `password:ip:${ip}`, limit: PASSWORD_FAILURES_PER_IP, windowSeconds: HOUR_SECONDS });
+  return limits;
+}
+
+export type PasswordStepResult =
+  | { ok: false }
+  | { ok: true; userId: string; challenge: string; secondFactorDue: boolean };
+
+/**
+ * Step 1. Checks the password and, when right, opens a 5-minute challenge for
+ * step 2. Unknown email, wrong password and rate-limited all return `{ ok: false }`
+ * after the same argon2 work, so the answer reveals nothing.
+ */
+export async function passwordStep(
+  db: Executor,
+  input: { email: string; password: string },
+  context: RequestContext,
+): Promise<PasswordStepResult> {
+  const limits = passwordLimits(input.email, context.ip);
+  const [limited, [user]] = await Promise.all([
+    isRateLimited(db, limits),
+    db.select({ id: users.id, passwordHash: users.passwordHash }).from(users).where(eq(users.email, input.email)),
+  ]);
+  const passwordOk = await verifyPassword(limited ? null : (user?.passwordHash ?? null), input.password);
+  if (!passwordOk || !user) {
+    await recordFailure(db, limits);
+    await recordEvent(db, "sign_in.password_failed", { targetUserId: user?.id ?? null }, context, {
+      reason: limited ? "rate_limited" : "bad_credentials",
+    });
+    return { ok: false };
+  }
+  const secondFactorDue = await isSecondFactorDue(db, user.id);
+  const challenge = await createChallenge(db, user.id, "sign_in");
+  return { ok: true, userId: user.id, challenge, secondFactorDue };
+}
+
+/** A code is asked for when the instance has 2FA on and the user has a confirmed TOTP credential. */
+export async function isSecondFactorDue(db: Executor, userId: string): Promise<boolean> {
+  const [settings, [credential]] = await Promise.all([
+    getSettings(db),
+    db.select({ enabledAt: totpCredentials.enabledAt }).from(totpCredentials).where(eq(totpCredentials.userId, userId)),
+  ]);
+  return settings.twoFactorEnabled && !!credential?.enabledAt;
+}

@@ -1,0 +1,33 @@
+import "server-only";
+import { databaseHandle } from "@/lib/db";
+import { dataDir, databaseUrl, secrets } from "@/lib/env";
+import { issueSetupToken } from "@/lib/setup";
+
+/**
+ * Runs once per server process before any request (instrumentation.ts):
+ * secrets, database, migrations, first-run link. Any failure stops the
+ * process — a server that answers 500 to everything helps nobody.
+ */
+export async function startServer(): Promise<void> {
+  try {
+    secrets();
+    const handle = await databaseHandle();
+    await handle.migrate();
+    const where = databaseUrl() ? "PostgreSQL (DATABASE_URL)" : `embedded PostgreSQL in ${dataDir()}`;
+    console.log(`[start] database: ${where}, migrations applied`);
+    const token = await issueSetupToken(handle.db);
+    if (token) console.log(`[setup] No users yet. Create the administrator at: ${publicUrl()}/setup?token=${token}`);
+    const close = () => void handle.close().finally(() => process.exit(0));
+    process.once("SIGTERM", close);
+    process.once("SIGINT", close);
+  } catch (error) {
+    console.error("[start] could not start:", error instanceof Error ? error.message : error);
+    process.exit(1);
+  }
+}
+
+function publicUrl(): string {
+  const configured = process.env.AUTH_URL || process.env.APP_URL;
+  if (configured) return configured.replace(/\/$/, "");
+  return `http://localhost:${process.env.PORT || 3000}`;
+}

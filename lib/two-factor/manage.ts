@@ -1,0 +1,62 @@
+import "server-only";
+import { and, count, eq, isNull } from "drizzle-orm";
+import type { Database } from "@/db";
+import { recoveryCodes, totpCredentials } from "@/db/schema";
+import { recordEvent, type RequestContext } from "@/lib/audit";
+import { getSettings } from "@/lib/settings";
+import { verifyCurrentCode, type CurrentCodeResult } from "@/lib/two-factor/current-code";
+import { endSessions, removeTwoFactor, replaceRecoveryCodes } from "@/lib/two-factor/enrollment";
+import { generateRecoveryCodes } from "@/lib/two-factor/recovery-codes";
+
+export type TwoFactorStatus = {
+  instanceEnabled: boolean;
+  enabled: boolean;
+  recoveryCodesLeft: number;
+};
+
+/** What My Settings shows. Nothing secret. */
+export async function twoFactorStatus(db: Database, userId: string): Promise<TwoFactorStatus> {
+  const [settings, [credential], [codes]] = await Promise.all([
+    getSettings(db),
+    db.select({ enabledAt: totpCredentials.enabledAt }).from(totpCredentials).where(eq(totpCredentials.userId, userId)),
+    db
+      .select({ left: count() })
+      .from(recoveryCodes)
+      .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt))),
+  ]);
+  return { instanceEnabled: settings.twoFactorEnabled, enabled: !!credential?.enabledAt, recoveryCodesLeft: codes.left };
+}
+
+/** Disables 2FA after a current code; ends every other session. */
+export async function disableTwoFactor(
+  db: Database,
+  userId: string,
+  code: string,
+  context: RequestContext,
+): Promise<CurrentCodeResult> {
+  const verdict = await verifyCurrentCode(db, userId, code, context);
+  if (verdict !== "ok") return verdict;
+  await db.transaction(async (tx) => {
+    await removeTwoFactor(tx, userId);
+    await endSessions(tx, userId);
+    await recordEvent(tx, "two_factor.disabled", { actorUserId: userId, targetUserId: userId }, context);
+  });
+  return "ok";
+}
+
+/** A new set of recovery codes after a current code; the old set stops working. */
+export async function regenerateRecoveryCodes(
+  db: Database,
+  userId: string,
+  code: string,
+  context: RequestContext,
+): Promise<{ ok: true; recoveryCodes: string[] } | { ok: false; error: Exclude<CurrentCodeResult, "ok"> }> {
+  const verdict = await verifyCurrentCode(db, userId, code, context);
+  if (verdict !== "ok") return { ok: false, error: verdict };
+  const codes = generateRecoveryCodes();
+  await db.transaction(async (tx) => {
+    await replaceRecoveryCodes(tx, userId, codes);
+    await recordEvent(tx, "recovery_codes.regenerated", { actorUserId: userId, targetUserId: userId }, context);
+  });
+  return { ok: true, recoveryCodes: codes };
+}

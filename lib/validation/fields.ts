@@ -1,0 +1,38 @@
+import { z } from "zod";
+import { MESSAGES } from "./messages";
+
+// Form fields arrive as strings, Files or not at all; every schema starts from a bounded string
+// so a wrong type, a missing field or a 10 KB value gets a message instead of an exception.
+const text = (message: string, max: number) => z.string({ error: message }).max(max, { error: message });
+
+export const emailField = text(MESSAGES.emailFormat, 254)
+  .trim()
+  .toLowerCase()
+  .pipe(z.email({ error: MESSAGES.emailFormat }));
+
+/** Sign-in password: only bounded, not judged (the policy applies when it is set). */
+export const passwordField = text(MESSAGES.passwordRequired, 1024).min(1, { error: MESSAGES.passwordRequired });
+
+/** NIST SP 800-63B-4 §3.1.1.2: at least 8 characters with a second factor; no composition rules. */
+export const newPasswordField = z
+  .string({ error: MESSAGES.passwordLength })
+  .min(8, { error: MESSAGES.passwordLength })
+  .max(128, { error: MESSAGES.passwordLength });
+
+export const nameField = text(MESSAGES.nameRequired, 100).trim().min(1, { error: MESSAGES.nameRequired });
+
+/**
+ * A TOTP code as typed: ASCII digits only (unicode digits are refused, not
+ * folded), spaces allowed between groups ("123 456").
+ */
+export const totpCodeField = text(MESSAGES.codeFormat, 32)
+  .transform((value) => value.replace(/[\s\u00a0]/g, ""))
+  .pipe(z.string().regex(/^[0-9]{6}$/, { error: MESSAGES.codeFormat }));
+
+/** A recovery code as typed; normalised server-side (case, spaces, dashes). */
+export const recoveryCodeField = text(MESSAGES.recoveryCodeFormat, 64).min(1, { error: MESSAGES.recoveryCodeFormat });
+
+/** HTML checkbox: "on" when ticked, absent when not. */
+export const checkboxField = z
+  .union([z.literal("on"), z.literal("true"), z.undefined()])
+  .transform((value) => value !== undefined);

@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { checkboxField, emailField, nameField, newPasswordField, passwordField, recoveryCodeField, totpCodeField } from "./fields";
+
+export const passwordStepSchema = z.object({
+  email: emailField,
+  password: passwordField,
+  callbackUrl: z.string().max(2048).optional(),
+});
+
+export const totpStepSchema = z.object({ code: totpCodeField });
+export const recoveryStepSchema = z.object({ code: recoveryCodeField });
+
+export const newUserSchema = z.object({
+  name: nameField,
+  email: emailField,
+  password: newPasswordField,
+  admin: checkboxField,
+});
+
+export const setupSchema = z.object({
+  token: z.string().max(200),
+  name: nameField,
+  email: emailField,
+  password: newPasswordField,
+});
+
+export const instanceSecuritySchema = z.object({
+  twoFactorEnabled: checkboxField,
+});
+
+/** The first message of each field, for forms. */
+export function fieldErrors(error: z.ZodError): Record<string, string[]> {
+  return z.flattenError(error).fieldErrors as Record<string, string[]>;
+}
