@@ -51,6 +51,8 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   const release = dataDir ? acquireLock(dataDir) : () => {};
+  // Next's own SIGTERM handler exits without waiting for us: drop the lock synchronously on exit.
+  process.once("exit", release);
   try {
     const client = dataDir ? await PGlite.create(path.join(dataDir, "pglite")) : await PGlite.create();
     const db = drizzle(client, { schema });

@@ -1,6 +1,8 @@
 import "server-only";
 import { cache } from "react";
+import { cookies, headers } from "next/headers";
 import { notFound, redirect } from "next/navigation";
+import type { Session } from "next-auth";
 import { auth } from "@/lib/auth/next-auth";
 
 export type SessionUser = { id: string; name: string; email: string; role: "admin" | "user" };
@@ -11,9 +13,23 @@ export type SessionUser = { id: string; name: string; email: string; role: "admi
  * database. Cached per request: layout, page and actions share one lookup.
  */
 export const currentUser = cache(async (): Promise<SessionUser | null> => {
-  const session = await auth();
+  const session = (await auth(...(await requestWithCurrentCookies()))) as unknown as Session | null;
   return session?.user?.id ? session.user : null;
 });
+
+/**
+ * `auth()` reads the Cookie header as the browser sent it. When a server
+ * action has just re-issued the session cookie (after a sessionVersion
+ * bump), Next re-renders the page in the same request: that render must see
+ * the new cookie, which only `cookies()` reflects.
+ */
+async function requestWithCurrentCookies() {
+  const jar = await cookies();
+  const merged = new Headers(await headers());
+  merged.set("cookie", jar.getAll().map((c) => `${c.name}=${c.value}`).join("; "));
+  // The (req, res) form of auth(); the response only collects cookies, which a render cannot set anyway.
+  return [{ headers: merged }, { headers: new Headers() }] as unknown as Parameters<typeof auth>;
+}
 
 /** For pages: the signed-in user, or a redirect to /login. */
 export async function requireUser(): Promise<SessionUser> {

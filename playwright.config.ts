@@ -1,0 +1,68 @@
+import { existsSync } from "node:fs";
+import { defineConfig, devices } from "@playwright/test";
+
+/**
+ * End-to-end tests against the production build (`next build` first).
+ * One server per database: embedded PGlite always, PostgreSQL when
+ * DATABASE_URL is set. Each starts from an empty database.
+ */
+const SYSTEM_CHROMIUM = "/usr/bin/chromium";
+const servers = [{ name: "pglite", port: 3100 }];
+if (process.env.DATABASE_URL) servers.push({ name: "postgres", port: 3101 });
+
+const launchOptions = existsSync(SYSTEM_CHROMIUM)
+  ? {
+      executablePath: SYSTEM_CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    }
+  : {};
+
+export default defineConfig({
+  testDir: "./tests/e2e",
+  outputDir: "./test-results/e2e",
+  fullyParallel: false,
+  workers: 2,
+  retries: 0,
+  timeout: 90_000,
+  expect: { timeout: 10_000 },
+  reporter: process.env.CI ? [["list"]] : [["list"]],
+  use: {
+    ...devices["Desktop Chrome"],
+    launchOptions,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+  },
+  webServer: servers.map((server) => ({
+    command: `node tests/e2e/fixtures/start-server.mjs ${server.name} ${server.port}`,
+    // localhost, not 127.0.0.1: Auth.js builds its URLs with localhost.
+    url: `http://localhost:${server.port}/login`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "pipe",
+    gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
+  })),
+  projects: servers.flatMap((server) => [
+    {
+      name: `${server.name}-first-run`,
+      testMatch: /first-run\.spec\.ts/,
+      use: { baseURL: `http://localhost:${server.port}` },
+      metadata: { server: server.name },
+    },
+    {
+      name: server.name,
+      testIgnore: /first-run\.spec\.ts/,
+      dependencies: [`${server.name}-first-run`],
+      use: { baseURL: `http://localhost:${server.port}` },
+      metadata: { server: server.name },
+    },
+  ]),
+});
