@@ -59,8 +59,16 @@ export default defineConfig({
     },
     {
       name: server.name,
-      testIgnore: /first-run\.spec\.ts/,
+      testIgnore: /(first-run|instance-switch)\.spec\.ts/,
       dependencies: [`${server.name}-first-run`],
+      use: { baseURL: `http://localhost:${server.port}` },
+      metadata: { server: server.name },
+    },
+    {
+      // Instance-wide switches would disturb tests running beside them.
+      name: `${server.name}-instance-settings`,
+      testMatch: /instance-switch\.spec\.ts/,
+      dependencies: [server.name],
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },
     },

