@@ -29,14 +29,15 @@ export function LoginFlow({ initialStep, callbackUrl }: { initialStep: Step; cal
 }
 
 function PasswordStep({ state, action, callbackUrl }: { state: LoginState; action: (f: FormData) => void; callbackUrl: string }) {
+  const errors = state.status === "error" ? state.fieldErrors : undefined;
   return (
     <form action={action} className="flex flex-col gap-4" noValidate>
       <h1 className="text-xl font-semibold">Sign in</h1>
       <input type="hidden" name="step" value="password" />
       <input type="hidden" name="callbackUrl" value={callbackUrl} />
-      <Field label="Email" name="email" type="email" autoComplete="username" required autoFocus maxLength={254} />
-      <Field label="Password" name="password" type="password" autoComplete="current-password" required maxLength={1024} />
-      <FormMessage state={state} />
+      <Field label="Email" name="email" type="email" autoComplete="username" required autoFocus maxLength={254} errors={errors?.email} />
+      <Field label="Password" name="password" type="password" autoComplete="current-password" required maxLength={1024} errors={errors?.password} />
+      <FormMessage state={errors ? { status: "idle" } : state} />
       <SubmitButton>Sign in</SubmitButton>
     </form>
   );
