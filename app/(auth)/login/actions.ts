@@ -18,17 +18,25 @@ const SECOND_STEP_MESSAGES: Record<SecondStepError, string> = {
   locked_out: MESSAGES.lockedOut,
 };
 
-export type LoginState = FormState & { step?: "code" | "password" };
+/** `email` is echoed so the form keeps it after a failure (React resets forms after an action); never the password. */
+export type LoginState = FormState & { step?: "code" | "password"; email?: string };
 
 /** Step 1: email and password. Opens the challenge, or signs in directly when no code is due. */
 export async function passwordStepAction(_prev: LoginState, formData: FormData): Promise<LoginState> {
   const parsed = passwordStepSchema.safeParse(Object.fromEntries(formData));
   if (!parsed.success) {
-    return { status: "error", message: MESSAGES.signInFailed, fieldErrors: fieldErrors(parsed.error), step: "password" };
+    const typed = formData.get("email");
+    return {
+      status: "error",
+      message: MESSAGES.signInFailed,
+      fieldErrors: fieldErrors(parsed.error),
+      step: "password",
+      email: typeof typed === "string" ? typed.slice(0, 254) : undefined,
+    };
   }
   const { email, password, callbackUrl } = parsed.data;
   const result = await passwordStep(await getDb(), { email, password }, await requestContext());
-  if (!result.ok) return { status: "error", message: MESSAGES.signInFailed, step: "password" };
+  if (!result.ok) return { status: "error", message: MESSAGES.signInFailed, step: "password", email };
   if (result.secondFactorDue) {
     await setChallengeCookie(result.challenge);
     return { status: "idle", step: "code" };

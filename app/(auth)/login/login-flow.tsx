@@ -35,7 +35,7 @@ function PasswordStep({ state, action, callbackUrl }: { state: LoginState; actio
       <h1 className="text-xl font-semibold">Sign in</h1>
       <input type="hidden" name="step" value="password" />
       <input type="hidden" name="callbackUrl" value={callbackUrl} />
-      <Field label="Email" name="email" type="email" autoComplete="username" required autoFocus maxLength={254} errors={errors?.email} />
+      <Field label="Email" name="email" type="email" autoComplete="username" required autoFocus maxLength={254} errors={errors?.email} defaultValue={state.email} />
       <Field label="Password" name="password" type="password" autoComplete="current-password" required maxLength={1024} errors={errors?.password} />
       <FormMessage state={errors ? { status: "idle" } : state} />
       <SubmitButton>Sign in</SubmitButton>
