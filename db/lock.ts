@@ -27,6 +27,18 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Release runs twice (close(), then the exit handler in db/index.ts): by the
+ * second time another process may hold the lock, which must stay.
+ */
+function releaseIfOurs(file: string): void {
+  try {
+    if (readFileSync(file, "utf8") === String(process.pid)) rmSync(file, { force: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
 /** Takes the lock for this process, or throws DatabaseLockedError. A lock left by a dead process is taken over. */
 export function acquireLock(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
@@ -34,12 +46,12 @@ export function acquireLock(dir: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       writeFileSync(file, String(process.pid), { flag: "wx" });
-      return () => rmSync(file, { force: true });
+      return () => releaseIfOurs(file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const owner = Number(readFileSync(file, "utf8"));
-    if (owner === process.pid) return () => rmSync(file, { force: true });
+    if (owner === process.pid) return () => releaseIfOurs(file);
     if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) throw new DatabaseLockedError(dir, owner);
     rmSync(file, { force: true }); // stale: its process is gone (e.g. kill -9)
   }

@@ -34,5 +34,7 @@ export const recoveryCodeField = text(MESSAGES.recoveryCodeFormat, 64).min(1, { 
 
 /** HTML checkbox: "on" when ticked, absent when not. */
 export const checkboxField = z
-  .union([z.literal("on"), z.literal("true"), z.undefined()])
+  .union([z.literal("on"), z.literal("true")])
+  // .optional(), not a z.undefined() member: zod 4 only lets an object key be absent when its schema is optional.
+  .optional()
   .transform((value) => value !== undefined);
