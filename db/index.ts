@@ -62,6 +62,7 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
       migrate: () => migrate(db, { migrationsFolder: MIGRATIONS_FOLDER }),
       async close() {
         await client.close();
+        process.off("exit", release);
         release();
       },
     };
