@@ -1,5 +1,5 @@
 "use client";
-import { Field } from "@/components/ui/field";
+import { AuthenticationCodeField } from "@/components/two-factor/authentication-code-field";
 import { FormMessage } from "@/components/ui/form-message";
 import { SubmitButton } from "@/components/ui/button";
 import type { FormState } from "@/lib/validation/messages";
@@ -21,17 +21,7 @@ export function CodeForm({
   const errors = state.status === "error" ? (state.fieldErrors?.code ?? [state.message]) : undefined;
   return (
     <form action={action} className="flex flex-col gap-3" noValidate>
-      <Field
-        label="Authentication code"
-        name="code"
-        inputMode="numeric"
-        autoComplete="one-time-code"
-        pattern="[0-9 ]*"
-        maxLength={7}
-        required
-        autoFocus
-        errors={errors}
-      />
+      <AuthenticationCodeField errors={errors} />
       <FormMessage state={state.status === "success" ? state : { status: "idle" }} />
       <div className="flex justify-end gap-2">
         {children}

@@ -1,6 +1,8 @@
 "use server";
+import { eq } from "drizzle-orm";
 import QRCode from "qrcode";
 import { revalidatePath } from "next/cache";
+import { users } from "@/db/schema";
 import { currentUser } from "@/lib/auth/session";
 import { updateSession } from "@/lib/auth/next-auth";
 import { sessionGrant } from "@/lib/auth/session-grant";
@@ -11,8 +13,6 @@ import { disableTwoFactor, regenerateRecoveryCodes } from "@/lib/two-factor/mana
 import type { CurrentCodeResult } from "@/lib/two-factor/current-code";
 import { fieldErrors, totpStepSchema } from "@/lib/validation/forms";
 import { MESSAGES, type FormState } from "@/lib/validation/messages";
-import { eq } from "drizzle-orm";
-import { users } from "@/db/schema";
 
 export type EnrollmentStart = { status: "success"; qrSvg: string; setupKey: string } | Extract<FormState, { status: "error" }>;
 export type CodesState = FormState | { status: "success"; recoveryCodes: string[] };

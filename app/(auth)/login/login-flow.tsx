@@ -2,6 +2,7 @@
 import { useActionState, useState } from "react";
 import { Card } from "@/components/ui/card";
 import { Field } from "@/components/ui/field";
+import { AuthenticationCodeField } from "@/components/two-factor/authentication-code-field";
 import { SubmitButton, Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
 import { IDLE } from "@/lib/validation/messages";
@@ -54,18 +55,7 @@ function CodeStep({ state, action, callbackUrl }: { state: LoginState; action: (
         <input type="hidden" name="method" value={method} />
         <input type="hidden" name="callbackUrl" value={callbackUrl} />
         {method === "totp" ? (
-          <Field
-            label="Authentication code"
-            name="code"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            pattern="[0-9 ]*"
-            maxLength={7}
-            autoFocus
-            required
-            errors={errors}
-            hint="Open your authenticator app and enter the 6-digit code."
-          />
+          <AuthenticationCodeField errors={errors} hint="Open your authenticator app and enter the 6-digit code." />
         ) : (
           <Field
             label="Recovery code"
