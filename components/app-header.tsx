@@ -20,7 +20,7 @@ export function AppHeader({
     <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
       <div className="mx-auto flex max-w-5xl items-center justify-between gap-4 px-4 py-2">
         <nav aria-label="Main" className="flex items-center gap-4 text-sm font-medium">
-          <Link href="/" className="font-semibold">
+          <Link href="/" className="font-semibold whitespace-nowrap">
             Two-factor sign-in
           </Link>
           {isAdmin ? (
@@ -35,7 +35,8 @@ export function AppHeader({
               <span aria-hidden className="flex size-7 items-center justify-center rounded-full bg-brand-100 text-xs font-semibold text-brand-700">
                 {initials(data.name)}
               </span>
-              <span>{data.name}</span>
+              {/* Hidden on phones, still part of the button's accessible name. */}
+              <span className="sr-only sm:not-sr-only">{data.name}</span>
             </>
           }
         >

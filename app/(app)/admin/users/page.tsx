@@ -16,21 +16,21 @@ export default async function UsersPage() {
         <h1 className="text-2xl font-semibold">Users</h1>
         <AddUserDialog />
       </div>
-      <Card className="overflow-x-auto p-0">
+      <Card padded={false} className="overflow-x-auto">
         <table className="w-full text-left text-sm">
           <thead className="border-b border-slate-200 text-slate-600 dark:border-slate-800 dark:text-slate-400">
             <tr>
-              <th scope="col" className="px-4 py-3 font-medium">Name</th>
-              <th scope="col" className="px-4 py-3 font-medium">Email</th>
-              <th scope="col" className="px-4 py-3 font-medium">Role</th>
-              <th scope="col" className="px-4 py-3 font-medium">Two-factor</th>
+              <th scope="col" className="px-4 py-3 font-medium whitespace-nowrap">Name</th>
+              <th scope="col" className="px-4 py-3 font-medium whitespace-nowrap">Email</th>
+              <th scope="col" className="px-4 py-3 font-medium whitespace-nowrap">Role</th>
+              <th scope="col" className="px-4 py-3 font-medium whitespace-nowrap">Two-factor</th>
             </tr>
           </thead>
           <tbody>
             {rows.map((row) => (
               <tr key={row.id} className="border-b border-slate-100 last:border-0 dark:border-slate-800">
-                <td className="px-4 py-3 font-medium">{row.name}</td>
-                <td className="px-4 py-3 break-all">{row.email}</td>
+                <td className="px-4 py-3 font-medium whitespace-nowrap">{row.name}</td>
+                <td className="px-4 py-3 whitespace-nowrap">{row.email}</td>
                 <td className="px-4 py-3">{row.role === "admin" ? "Administrator" : "User"}</td>
                 <td className="px-4 py-3">{row.twoFactorEnabled ? "Enabled" : "Off"}</td>
               </tr>
