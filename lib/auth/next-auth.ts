@@ -79,9 +79,11 @@ function config(): NextAuthConfig {
     },
     logger: {
       // A failed sign-in is an expected outcome (audited), not a server error.
+      // An unreadable session cookie (forged, or signed with an old AUTH_SECRET) just means "signed out".
       error(error) {
-        if (error.name === "CredentialsSignin" || (error as { type?: string }).type === "CredentialsSignin") return;
-        console.error("[auth]", error.name, error.message);
+        const type = (error as { type?: string }).type ?? error.name;
+        if (type === "CredentialsSignin" || type === "JWTSessionError") return;
+        console.error(`[auth] ${type}: ${error.message.split("\n")[0]}`);
       },
       warn() {},
     },
