@@ -38,6 +38,8 @@ export const users = pgTable(
     secondFactorLockedUntil: timestamp("second_factor_locked_until", { withTimezone: true }),
     secondFactorLockouts: integer("second_factor_lockouts").notNull().default(0),
     passwordChangedAt: timestamp("password_changed_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Last time this user re-confirmed with a code or password before a sensitive admin change. */
+    reauthenticatedAt: timestamp("reauthenticated_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [
