@@ -3,22 +3,31 @@ import { useActionState, useEffect, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { CodeForm } from "@/components/two-factor/code-form";
 import { RecoveryCodesPanel } from "@/components/two-factor/recovery-codes-panel";
-import {
-  confirmEnrollmentAction,
-  startEnrollmentAction,
-  refreshAfterEnrollmentAction,
-  type CodesState,
-  type EnrollmentStart,
-} from "@/app/(app)/my-settings/actions";
+import type { CodesState, EnrollmentStart } from "@/lib/validation/enrollment-states";
+
+/** The server side of enrollment: from My Settings (signed in) or at sign-in (forced enrollment). */
+export type EnrollmentActions = {
+  start: () => Promise<EnrollmentStart>;
+  confirm: (previous: CodesState, formData: FormData) => Promise<CodesState>;
+  finish: () => Promise<void>;
+};
 
 /** The manual's four steps: scan, enter a code, download recovery codes, done. */
-export function Enrollment({ onFinished, onCancel }: { onFinished: () => void; onCancel: () => void }) {
+export function Enrollment({
+  actions,
+  onFinished,
+  onCancel,
+}: {
+  actions: EnrollmentActions;
+  onFinished: () => void;
+  onCancel: () => void;
+}) {
   const [start, setStart] = useState<EnrollmentStart | null>(null);
-  const [confirmState, confirm] = useActionState<CodesState, FormData>(confirmEnrollmentAction, { status: "idle" });
+  const [confirmState, confirm] = useActionState<CodesState, FormData>(actions.confirm, { status: "idle" });
   const [step, setStep] = useState<"scan" | "codes" | "done">("scan");
   useEffect(() => {
-    startEnrollmentAction().then(setStart, () => setStart({ status: "error", message: "Could not start. Try again." }));
-  }, []);
+    actions.start().then(setStart, () => setStart({ status: "error", message: "Could not start. Try again." }));
+  }, [actions]);
   useEffect(() => {
     if ("recoveryCodes" in confirmState) setStep("codes");
   }, [confirmState]);
@@ -37,7 +46,7 @@ export function Enrollment({ onFinished, onCancel }: { onFinished: () => void; o
       <Section number={4} title="Two-factor authentication is enabled">
         <p className="text-sm">From now on you will be asked for a code from your authenticator app when you sign in.</p>
         <div className="flex justify-end">
-          <Button onClick={() => refreshAfterEnrollmentAction().then(onFinished)}>Done</Button>
+          <Button onClick={() => actions.finish().then(onFinished)}>Done</Button>
         </div>
       </Section>
     );

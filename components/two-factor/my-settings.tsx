@@ -5,10 +5,13 @@ import { CodeForm } from "@/components/two-factor/code-form";
 import { Enrollment } from "@/components/two-factor/enrollment";
 import { RecoveryCodesPanel } from "@/components/two-factor/recovery-codes-panel";
 import {
+  confirmEnrollmentAction,
   disableTwoFactorAction,
+  refreshAfterEnrollmentAction,
   regenerateRecoveryCodesAction,
-  type CodesState,
+  startEnrollmentAction,
 } from "@/app/(app)/my-settings/actions";
+import type { CodesState } from "@/lib/validation/enrollment-states";
 import type { FormState } from "@/lib/validation/messages";
 
 export type MySettingsData = {
@@ -21,6 +24,8 @@ export type MySettingsData = {
 
 type View = "overview" | "enroll" | "disable" | "recovery";
 
+const ENROLLMENT_ACTIONS = { start: startEnrollmentAction, confirm: confirmEnrollmentAction, finish: refreshAfterEnrollmentAction };
+
 /** The body of the My Settings dialog: profile, then the two-factor section at the bottom. */
 export function MySettings({ data }: { data: MySettingsData }) {
   const [view, setView] = useState<View>("overview");
@@ -29,7 +34,7 @@ export function MySettings({ data }: { data: MySettingsData }) {
     setNotice(message ?? null);
     setView("overview");
   };
-  if (view === "enroll") return <Enrollment onFinished={() => back("Two-factor authentication is enabled.")} onCancel={() => back()} />;
+  if (view === "enroll") return <Enrollment actions={ENROLLMENT_ACTIONS} onFinished={() => back("Two-factor authentication is enabled.")} onCancel={() => back()} />;
   if (view === "disable") return <DisableForm onDone={back} />;
   if (view === "recovery") return <RecoveryCodes left={data.recoveryCodesLeft} onDone={back} />;
   return (

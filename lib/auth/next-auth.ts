@@ -12,7 +12,7 @@ import { contextFromHeaders } from "@/lib/request-context";
 
 /** NIST SP 800-63B-4 §2.2.3 (AAL2): re-authenticate at least every 12 hours, whatever the activity. */
 export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
-const METHODS: SecondStepMethod[] = ["totp", "recovery", "none"];
+const METHODS: SecondStepMethod[] = ["totp", "recovery", "none", "enrolled"];
 
 declare module "next-auth" {
   interface Session {

@@ -5,13 +5,14 @@ import { recoveryCodes, signInChallenges, totpCredentials, users } from "@/db/sc
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { consumeChallenge } from "@/lib/auth/challenge";
 import { decryptSecret, sha256Hex } from "@/lib/crypto";
-import { isSecondFactorDue } from "@/lib/auth/sign-in";
+import { signInRequirement } from "@/lib/auth/sign-in";
 import { isLockedOut, recordSecondFactorFailure, resetSecondFactorFailures } from "@/lib/two-factor/lockout";
 import { hashRecoveryCode, isWellFormedRecoveryCode, normaliseRecoveryCode } from "@/lib/two-factor/recovery-codes";
 import { checkTotpCode } from "@/lib/two-factor/totp";
 import { consumeTimeStep } from "@/lib/two-factor/time-step";
 
-export type SecondStepMethod = "totp" | "recovery" | "none";
+/** "enrolled": the forced enrollment of this very challenge was just confirmed with a code. */
+export type SecondStepMethod = "totp" | "recovery" | "none" | "enrolled";
 export type SecondStepError = "challenge_expired" | "code_invalid" | "recovery_invalid" | "locked_out";
 export type SignedInUser = { id: string; name: string; email: string; role: "admin" | "user"; sessionVersion: number };
 export type SecondStepResult = { ok: true; user: SignedInUser } | { ok: false; error: SecondStepError };
@@ -36,11 +37,18 @@ export async function completeSignIn(
 ): Promise<SecondStepResult> {
   const row = await loadChallenge(db, input.challenge);
   if (!row) return { ok: false, error: "challenge_expired" };
-  const { user, credential } = row;
-  const due = await isSecondFactorDue(db, user.id);
-
-  if (input.method === "none" || !due) {
-    if (due) return { ok: false, error: "challenge_expired" };
+  const { user, credential, challenge } = row;
+  if (challenge.purpose === "enroll" || input.method === "enrolled") {
+    // Only an enrollment confirmed after this password step completes it (the code was checked then).
+    const enrolledNow = !!credential?.enabledAt && credential.enabledAt >= challenge.createdAt;
+    if (challenge.purpose !== "enroll" || input.method !== "enrolled" || !enrolledNow) return { ok: false, error: "challenge_expired" };
+    const result = await finish(db, input.challenge, user, context, { factor: "totp_enrollment" }, async () => true);
+    return "lost" in result ? { ok: false, error: "challenge_expired" } : result;
+  }
+  const requirement = await signInRequirement(db, user.id);
+  if (input.method === "none" || requirement !== "code") {
+    // Whatever the browser asked for, only a user who owes nothing more gets in with the password alone.
+    if (requirement !== "none" || input.method !== "none") return { ok: false, error: "challenge_expired" };
     const result = await finish(db, input.challenge, user, context, { factor: "password" }, async () => true);
     return "lost" in result ? { ok: false, error: "challenge_expired" } : result;
   }
@@ -83,14 +91,13 @@ export async function completeSignIn(
 async function loadChallenge(db: Database, token: string) {
   if (!token || token.length > 100) return null;
   const [row] = await db
-    .select({ user: users, credential: totpCredentials })
+    .select({ user: users, credential: totpCredentials, challenge: signInChallenges })
     .from(signInChallenges)
     .innerJoin(users, eq(users.id, signInChallenges.userId))
     .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
     .where(
       and(
         eq(signInChallenges.tokenHash, sha256Hex(token)),
-        eq(signInChallenges.purpose, "sign_in"),
         gt(signInChallenges.expiresAt, sql`now()`),
       ),
     );
@@ -113,7 +120,8 @@ async function finish(
     await db.transaction(async (tx) => {
       if (!(await consumeChallenge(tx, challenge))) throw new LostRace("challenge");
       if (!(await consumeFactor(tx))) throw new LostRace("factor");
-      if (details.factor !== "password" && !(await resetSecondFactorFailures(tx, user.id))) throw new LostRace("lock");
+      const usedCode = details.factor === "totp" || details.factor === "recovery_code";
+      if (usedCode && !(await resetSecondFactorFailures(tx, user.id))) throw new LostRace("lock");
       await recordEvent(tx, "sign_in.succeeded", { actorUserId: user.id, targetUserId: user.id }, context, details);
     });
   } catch (error) {

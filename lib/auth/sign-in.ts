@@ -22,7 +22,7 @@ function passwordLimits(email: string, ip: string | null): RateLimit[] {
 
 export type PasswordStepResult =
   | { ok: false }
-  | { ok: true; userId: string; challenge: string; secondFactorDue: boolean };
+  | { ok: true; userId: string; challenge: string; secondFactorDue: boolean; enrollmentDue: boolean };
 
 /**
  * Step 1. Checks the password and, when right, opens a 5-minute challenge for
@@ -47,16 +47,40 @@ export async function passwordStep(
     });
     return { ok: false };
   }
-  const secondFactorDue = await isSecondFactorDue(db, user.id);
-  const challenge = await createChallenge(db, user.id, "sign_in");
-  return { ok: true, userId: user.id, challenge, secondFactorDue };
+  const requirement = await signInRequirement(db, user.id);
+  const challenge = await createChallenge(db, user.id, requirement === "enroll" ? "enroll" : "sign_in");
+  return {
+    ok: true,
+    userId: user.id,
+    challenge,
+    secondFactorDue: requirement === "code",
+    enrollmentDue: requirement === "enroll",
+  };
+}
+
+/** What must follow a correct password: nothing, a code, or enrollment first. */
+export type SignInRequirement = "none" | "code" | "enroll";
+
+/**
+ * With the instance switch on: a code when the user has a confirmed TOTP
+ * credential; enrollment when an admin required 2FA of a user who has none.
+ * With it off: nothing (enrolled secrets are kept for when it is back on).
+ */
+export async function signInRequirement(db: Executor, userId: string): Promise<SignInRequirement> {
+  const [settings, [row]] = await Promise.all([
+    getSettings(db),
+    db
+      .select({ enabledAt: totpCredentials.enabledAt, required: users.twoFactorRequired })
+      .from(users)
+      .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
+      .where(eq(users.id, userId)),
+  ]);
+  if (!settings.twoFactorEnabled || !row) return "none";
+  if (row.enabledAt) return "code";
+  return row.required ? "enroll" : "none";
 }
 
 /** A code is asked for when the instance has 2FA on and the user has a confirmed TOTP credential. */
 export async function isSecondFactorDue(db: Executor, userId: string): Promise<boolean> {
-  const [settings, [credential]] = await Promise.all([
-    getSettings(db),
-    db.select({ enabledAt: totpCredentials.enabledAt }).from(totpCredentials).where(eq(totpCredentials.userId, userId)),
-  ]);
-  return settings.twoFactorEnabled && !!credential?.enabledAt;
+  return (await signInRequirement(db, userId)) === "code";
 }

@@ -73,6 +73,7 @@ export async function confirmEnrollment(
       .where(and(eq(totpCredentials.userId, userId), isNull(totpCredentials.enabledAt)))
       .returning({ userId: totpCredentials.userId });
     if (rows.length !== 1) return false; // a parallel confirmation won
+    await tx.update(users).set({ twoFactorRequired: false }).where(eq(users.id, userId));
     await replaceRecoveryCodes(tx, userId, codes);
     await endSessions(tx, userId);
     await recordEvent(tx, "two_factor.enabled", { actorUserId: userId, targetUserId: userId }, context);

@@ -32,3 +32,15 @@ export const instanceSecuritySchema = z.object({
 export function fieldErrors(error: z.ZodError): Record<string, string[]> {
   return z.flattenError(error).fieldErrors as Record<string, string[]>;
 }
+
+export const userPropertiesSchema = z.object({
+  name: nameField,
+  email: emailField,
+  admin: checkboxField,
+  twoFactorEnabled: checkboxField,
+});
+
+export const userIdSchema = z.uuid();
+
+/** The admin's confirmation: a 6-digit code or a password, depending on the admin. */
+export const confirmationSchema = z.object({ secret: z.string().min(1).max(1024) });

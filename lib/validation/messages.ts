@@ -24,6 +24,10 @@ export const MESSAGES = {
   notAllowed: "You are not allowed to do that.",
   invalidRequest: "The request was not valid.",
   saved: "Saved.",
+  userNotFound: "This user no longer exists.",
+  lastAdmin: "This is the last administrator: make someone else an administrator first.",
+  confirmationRequired: "Enter your authentication code or password to confirm.",
+  confirmationFailed: "That did not match. Try again.",
 } as const;
 
 export type Message = (typeof MESSAGES)[keyof typeof MESSAGES];

@@ -20,7 +20,7 @@ describe.each(testDrivers())("password step on %s", (driver) => {
   it("opens a challenge for the right password, storing only its SHA-256", async () => {
     const user = await newUser(t.db);
     const result = await passwordStep(t.db, { email: user.email, password: user.password }, CONTEXT);
-    expect(result).toEqual({ ok: true, userId: user.id, challenge: expect.any(String), secondFactorDue: false });
+    expect(result).toEqual({ ok: true, userId: user.id, challenge: expect.any(String), secondFactorDue: false, enrollmentDue: false });
     const challenge = (result as { challenge: string }).challenge;
     expect(challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const rows = await t.db.select().from(signInChallenges).where(eq(signInChallenges.userId, user.id));

@@ -1,6 +1,5 @@
 "use server";
 import { eq } from "drizzle-orm";
-import QRCode from "qrcode";
 import { revalidatePath } from "next/cache";
 import { users } from "@/db/schema";
 import { currentUser } from "@/lib/auth/session";
@@ -9,13 +8,13 @@ import { sessionGrant } from "@/lib/auth/session-grant";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
 import { confirmEnrollment, startEnrollment, type EnrollmentError } from "@/lib/two-factor/enrollment";
+import { qrCodeSvg } from "@/lib/two-factor/qr-code";
 import { disableTwoFactor, regenerateRecoveryCodes } from "@/lib/two-factor/manage";
 import type { CurrentCodeResult } from "@/lib/two-factor/current-code";
 import { fieldErrors, totpStepSchema } from "@/lib/validation/forms";
+import type { CodesState, EnrollmentStart } from "@/lib/validation/enrollment-states";
 import { MESSAGES, type FormState } from "@/lib/validation/messages";
 
-export type EnrollmentStart = { status: "success"; qrSvg: string; setupKey: string } | Extract<FormState, { status: "error" }>;
-export type CodesState = FormState | { status: "success"; recoveryCodes: string[] };
 
 const ENROLLMENT_MESSAGES: Record<EnrollmentError, string> = {
   two_factor_off: MESSAGES.twoFactorOff,
@@ -36,8 +35,7 @@ export async function startEnrollmentAction(): Promise<EnrollmentStart> {
   if (!user) return NOT_ALLOWED;
   const result = await startEnrollment(await getDb(), user);
   if (!result.ok) return { status: "error", message: ENROLLMENT_MESSAGES[result.error] };
-  const qrSvg = await QRCode.toString(result.uri, { type: "svg", margin: 1, errorCorrectionLevel: "M" });
-  return { status: "success", qrSvg, setupKey: result.secret };
+  return { status: "success", qrSvg: await qrCodeSvg(result.uri), setupKey: result.secret };
 }
 
 /** Enrollment step 2: the code from the app turns 2FA on and yields the recovery codes. */

@@ -1,14 +1,16 @@
 "use client";
-import { useActionState, useState } from "react";
+import { useActionState, useMemo, useState } from "react";
 import { Card } from "@/components/ui/card";
 import { Field } from "@/components/ui/field";
 import { AuthenticationCodeField } from "@/components/two-factor/authentication-code-field";
 import { SubmitButton, Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
 import { IDLE } from "@/lib/validation/messages";
+import { Enrollment } from "@/components/two-factor/enrollment";
 import { cancelSignInAction, codeStepAction, passwordStepAction, type LoginState } from "./actions";
+import { confirmSignInEnrollmentAction, finishSignInEnrollmentAction, startSignInEnrollmentAction } from "./enroll-actions";
 
-type Step = "password" | "code";
+type Step = "password" | "code" | "enroll";
 
 /** Both sign-in steps; every server answer says which step is due next. */
 export function LoginFlow({ initialStep, callbackUrl }: { initialStep: Step; callbackUrl: string }) {
@@ -22,6 +24,8 @@ export function LoginFlow({ initialStep, callbackUrl }: { initialStep: Step; cal
     <Card>
       {step === "password" ? (
         <PasswordStep state={state} action={submit} callbackUrl={callbackUrl} />
+      ) : step === "enroll" ? (
+        <EnrollStep callbackUrl={callbackUrl} />
       ) : (
         <CodeStep state={state} action={submit} callbackUrl={callbackUrl} />
       )}
@@ -41,6 +45,27 @@ function PasswordStep({ state, action, callbackUrl }: { state: LoginState; actio
       <FormMessage state={errors ? { status: "idle" } : state} />
       <SubmitButton>Sign in</SubmitButton>
     </form>
+  );
+}
+
+/** Forced enrollment: an admin requires 2FA and this user has none yet; no way around it. */
+function EnrollStep({ callbackUrl }: { callbackUrl: string }) {
+  const actions = useMemo(
+    () => ({
+      start: startSignInEnrollmentAction,
+      confirm: confirmSignInEnrollmentAction,
+      finish: finishSignInEnrollmentAction.bind(null, callbackUrl),
+    }),
+    [callbackUrl],
+  );
+  return (
+    <div className="flex flex-col gap-4">
+      <h1 className="text-xl font-semibold">Set up two-factor authentication</h1>
+      <p className="text-sm text-slate-700 dark:text-slate-300">
+        Your administrator requires two-factor authentication for your account. Set it up to continue.
+      </p>
+      <Enrollment actions={actions} onFinished={() => {}} onCancel={() => cancelSignInAction()} />
+    </div>
   );
 }
 

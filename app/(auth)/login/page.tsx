@@ -19,7 +19,10 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
     <main className="flex min-h-screen items-center justify-center px-4 py-12">
       <div className="w-full max-w-sm">
         <p className="mb-6 text-center text-lg font-semibold tracking-tight">Two-factor sign-in</p>
-        <LoginFlow initialStep={challenge?.purpose === "sign_in" ? "code" : "password"} callbackUrl={callbackUrl} />
+        <LoginFlow initialStep={challenge ? (challenge.purpose === "enroll" ? "enroll" : "code") : "password"} callbackUrl={callbackUrl} />
+        {params.expired ? (
+          <p className="mt-4 text-center text-sm text-slate-700 dark:text-slate-300">Your sign-in expired. Please sign in again.</p>
+        ) : null}
         {params.setup === "done" ? (
           <p className="mt-4 text-center text-sm text-green-800 dark:text-green-300">
             Administrator created. Sign in to continue.

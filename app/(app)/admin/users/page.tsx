@@ -4,6 +4,7 @@ import { requireAdmin } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { listUsers } from "@/lib/users";
 import { AddUserDialog } from "./add-user-dialog";
+import { UserRowActions } from "./user-row-actions";
 
 export const metadata: Metadata = { title: "Users" };
 
@@ -24,6 +25,9 @@ export default async function UsersPage() {
               <th scope="col" className="px-4 py-3 font-medium whitespace-nowrap">Email</th>
               <th scope="col" className="px-4 py-3 font-medium whitespace-nowrap">Role</th>
               <th scope="col" className="px-4 py-3 font-medium whitespace-nowrap">Two-factor</th>
+              <th scope="col" className="px-4 py-3 font-medium whitespace-nowrap">
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -33,6 +37,9 @@ export default async function UsersPage() {
                 <td className="px-4 py-3 whitespace-nowrap">{row.email}</td>
                 <td className="px-4 py-3">{row.role === "admin" ? "Administrator" : "User"}</td>
                 <td className="px-4 py-3">{row.twoFactorEnabled ? "Enabled" : "Off"}</td>
+                <td className="px-2 py-1 text-right">
+                  <UserRowActions userId={row.id} userName={row.name} />
+                </td>
               </tr>
             ))}
           </tbody>
