@@ -5,6 +5,7 @@ import { usePathname } from "next/navigation";
 const LINKS = [
   { href: "/admin/settings", label: "Settings" },
   { href: "/admin/users", label: "Users" },
+  { href: "/admin/audit", label: "Audit log" },
 ];
 
 /** Administration tabs; the current one is marked for sighted and screen-reader users alike. */

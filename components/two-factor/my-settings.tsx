@@ -4,6 +4,7 @@ import { Button } from "@/components/ui/button";
 import { CodeForm } from "@/components/two-factor/code-form";
 import { Enrollment } from "@/components/two-factor/enrollment";
 import { RecoveryCodesPanel } from "@/components/two-factor/recovery-codes-panel";
+import { SecurityActivity } from "@/components/two-factor/security-activity";
 import {
   confirmEnrollmentAction,
   disableTwoFactorAction,
@@ -51,6 +52,13 @@ export function MySettings({ data }: { data: MySettingsData }) {
         </p>
       ) : null}
       <TwoFactorSection data={data} onView={setView} />
+      {data.enabled && data.recoveryCodesLeft <= 2 ? (
+        <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
+          Only {data.recoveryCodesLeft} recovery {data.recoveryCodesLeft === 1 ? "code" : "codes"} left. Generate new codes under
+          Recovery codes.
+        </p>
+      ) : null}
+      <SecurityActivity />
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { ADMIN, addUser, newUser, signIn, signOut } from "./fixtures/app";
+import { readFileSync } from "node:fs";
+import { ADMIN, addUser, newUser, openMySettings, signIn, signOut } from "./fixtures/app";
 
 test("Users: an admin adds a user who can sign in; a non-admin cannot reach Administration", async ({ page, browser, baseURL }) => {
   const user = await addUser(browser, baseURL!, newUser("Plain"));
@@ -29,4 +30,46 @@ test("bad input in Add user gets a clear message and creates nothing", async ({ 
   await expect(dialog.getByText("Enter a valid email address.")).toBeVisible();
   await expect(dialog.getByText("Use a password of 8 to 128 characters.")).toBeVisible();
   await expect(page.getByRole("cell", { name: "not-an-email" })).toHaveCount(0);
+});
+
+test("Audit log: an admin filters a user's events and exports them as CSV; the user sees them in Security activity", async ({ page, browser, baseURL }) => {
+  const user = await addUser(browser, baseURL!, newUser("Audited"));
+  const userContext = await browser.newContext({ baseURL });
+  const userPage = await userContext.newPage();
+  await submitPasswordWrong(userPage, user.email);
+  await signIn(userPage, user);
+  const settings = await openMySettings(userPage);
+  await expect(settings.getByRole("region", { name: "Security activity" }).getByText("Signed in").first()).toBeVisible();
+  await expect(settings.getByRole("region", { name: "Security activity" }).getByText("Wrong password").first()).toBeVisible();
+  await userContext.close();
+
+  await signIn(page, ADMIN);
+  await page.goto("/admin/audit");
+  await page.getByLabel("User email").fill(user.email);
+  await page.getByLabel("Event").selectOption({ label: "Signed in" });
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page.getByRole("cell", { name: "Signed in" }).first()).toBeVisible();
+  await expect(page.getByRole("cell", { name: "Wrong password" })).toHaveCount(0);
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Export CSV" }).click();
+  const csv = readFileSync((await (await download).path())!, "utf8");
+  expect(csv.split("\r\n")[0]).toBe("time_utc,event,actor,target,ip,user_agent,details");
+  expect(csv).toContain(`sign_in.succeeded,${user.email},${user.email}`);
+  expect(csv).not.toContain("sign_in.password_failed");
+});
+
+async function submitPasswordWrong(page: import("@playwright/test").Page, email: string) {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByText("Incorrect email or password.")).toBeVisible();
+}
+
+test("a non-admin gets nothing from the audit export", async ({ page, browser, baseURL }) => {
+  const user = await addUser(browser, baseURL!, newUser("Curious"));
+  await signIn(page, user);
+  const response = await page.request.get("/admin/audit/export");
+  expect(response.status()).toBe(404);
+  expect(await response.text()).not.toContain("time_utc");
 });

@@ -2,6 +2,7 @@
 import { eq } from "drizzle-orm";
 import { revalidatePath } from "next/cache";
 import { users } from "@/db/schema";
+import { recentEventsFor } from "@/lib/audit-log";
 import { currentUser } from "@/lib/auth/session";
 import { updateSession } from "@/lib/auth/next-auth";
 import { sessionGrant } from "@/lib/auth/session-grant";
@@ -95,4 +96,14 @@ async function keepThisSession(userId: string): Promise<void> {
     .from(users)
     .where(eq(users.id, userId));
   if (row) await updateSession({ grant: sessionGrant(userId, row.sessionVersion) } as never);
+}
+
+export type ActivityItem = { id: number; at: string; event: string; ip: string | null; browser: string | null };
+
+/** Security activity: the caller's own last 20 events (never anyone else's). */
+export async function loadSecurityActivityAction(): Promise<ActivityItem[]> {
+  const user = await currentUser();
+  if (!user) return [];
+  const rows = await recentEventsFor(await getDb(), user.id, 20);
+  return rows.map((r) => ({ id: r.id, at: r.at.toISOString(), event: r.event, ip: r.ip, browser: r.userAgent }));
 }

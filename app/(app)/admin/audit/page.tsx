@@ -1,0 +1,112 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { Card } from "@/components/ui/card";
+import { buttonClass } from "@/components/ui/button-class";
+import { resolveAuditFilters } from "@/lib/admin/audit-query";
+import { AUDIT_EVENTS } from "@/lib/audit";
+import { auditEventLabel } from "@/lib/audit-labels";
+import { AUDIT_PAGE_SIZE, countAuditEvents, listAuditEvents } from "@/lib/audit-log";
+import { requireAdmin } from "@/lib/auth/session";
+import { getDb } from "@/lib/db";
+import { auditFiltersSchema, firstValues } from "@/lib/validation/audit-filters";
+
+export const metadata: Metadata = { title: "Audit log" };
+
+const input =
+  "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-600 dark:bg-slate-900";
+
+export default async function AuditLogPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
+  await requireAdmin();
+  const params = auditFiltersSchema.parse(firstValues(await searchParams));
+  const db = await getDb();
+  const filters = await resolveAuditFilters(db, params);
+  const page = params.page ?? 1;
+  const [rows, total] = await Promise.all([
+    listAuditEvents(db, filters, AUDIT_PAGE_SIZE, (page - 1) * AUDIT_PAGE_SIZE),
+    countAuditEvents(db, filters),
+  ]);
+  const pages = Math.max(1, Math.ceil(total / AUDIT_PAGE_SIZE));
+  const query = (overrides: Record<string, string | number | undefined>) => {
+    const merged = { user: params.user, event: params.event, from: params.from, to: params.to, ...overrides };
+    const search = new URLSearchParams(Object.entries(merged).filter(([, v]) => v !== undefined && v !== "") as [string, string][]);
+    return search.size ? `?${search}` : "";
+  };
+  return (
+    <div className="flex flex-col gap-4">
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <h1 className="text-2xl font-semibold">Audit log</h1>
+        <a href={`/admin/audit/export${query({})}`} className={buttonClass("secondary")}>
+          Export CSV
+        </a>
+      </div>
+      <form method="get" className="flex flex-wrap items-end gap-3" aria-label="Filter the audit log">
+        <label className="flex flex-col gap-1 text-sm">
+          User email
+          <input name="user" type="email" defaultValue={params.user} className={input} />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          Event
+          <select name="event" defaultValue={params.event ?? ""} className={input}>
+            <option value="">All events</option>
+            {AUDIT_EVENTS.map((event) => (
+              <option key={event} value={event}>
+                {auditEventLabel(event)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          From (UTC)
+          <input name="from" type="date" defaultValue={params.from} className={input} />
+        </label>
+        <label className="flex flex-col gap-1 text-sm">
+          To (UTC)
+          <input name="to" type="date" defaultValue={params.to} className={input} />
+        </label>
+        <button type="submit" className={buttonClass("primary")}>
+          Filter
+        </button>
+      </form>
+      <Card padded={false} className="overflow-x-auto">
+        {rows.length === 0 ? (
+          <p className="p-6 text-sm text-slate-600 dark:text-slate-400">No events match these filters.</p>
+        ) : (
+          <table className="w-full text-left text-sm">
+            <thead className="border-b border-slate-200 text-slate-600 dark:border-slate-800 dark:text-slate-400">
+              <tr>
+                {["Time (UTC)", "Event", "Actor", "User", "IP", "Browser"].map((h) => (
+                  <th key={h} scope="col" className="px-4 py-3 font-medium whitespace-nowrap">
+                    {h}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <tr key={row.id} className="border-b border-slate-100 last:border-0 dark:border-slate-800">
+                  <td className="px-4 py-2 whitespace-nowrap tabular-nums">{row.at.toISOString().replace("T", " ").slice(0, 19)}</td>
+                  <td className="px-4 py-2 whitespace-nowrap">{auditEventLabel(row.event)}</td>
+                  <td className="px-4 py-2 whitespace-nowrap">{row.actorEmail ?? "—"}</td>
+                  <td className="px-4 py-2 whitespace-nowrap">{row.targetEmail ?? "—"}</td>
+                  <td className="px-4 py-2 whitespace-nowrap">{row.ip ?? "—"}</td>
+                  <td className="max-w-64 truncate px-4 py-2" title={row.userAgent ?? undefined}>
+                    {row.userAgent ?? "—"}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+      <nav aria-label="Pages" className="flex items-center justify-between text-sm">
+        <span>
+          Page {page} of {pages} · {total} events
+        </span>
+        <span className="flex gap-2">
+          {page > 1 ? <Link href={`/admin/audit${query({ page: page - 1 })}`}>Previous</Link> : null}
+          {page < pages ? <Link href={`/admin/audit${query({ page: page + 1 })}`}>Next</Link> : null}
+        </span>
+      </nav>
+    </div>
+  );
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { resolveAuditFilters } from "@/lib/admin/audit-query";
+import { recordEvent } from "@/lib/audit";
+import { auditCsv, countAuditEvents, listAuditEvents, recentEventsFor } from "@/lib/audit-log";
+import { testDrivers, useTestDatabase } from "./support/databases";
+import { CONTEXT, newUser } from "./support/fixtures";
+
+describe.each(testDrivers())("audit log on %s", (driver) => {
+  const t = useTestDatabase(driver);
+
+  it("filters by user (as actor or target), by event and by date, newest first", async () => {
+    const admin = await newUser(t.db, { admin: true });
+    const user = await newUser(t.db);
+    await recordEvent(t.db, "user.changed", { actorUserId: admin.id, targetUserId: user.id }, CONTEXT);
+    await recordEvent(t.db, "sign_in.code_failed", { targetUserId: user.id }, CONTEXT);
+    const byUser = await listAuditEvents(t.db, await resolveAuditFilters(t.db, { user: user.email }), 50);
+    expect(byUser.map((r) => r.event).slice(0, 2)).toEqual(["sign_in.code_failed", "user.changed"]);
+    expect(byUser[1]).toMatchObject({ actorEmail: admin.email, targetEmail: user.email, ip: CONTEXT.ip });
+    const byAdmin = await listAuditEvents(t.db, await resolveAuditFilters(t.db, { user: admin.email, event: "user.changed" }), 50);
+    expect(byAdmin).toHaveLength(1);
+    const future = await resolveAuditFilters(t.db, { from: "2999-01-01" });
+    expect(await countAuditEvents(t.db, future)).toBe(0);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await countAuditEvents(t.db, await resolveAuditFilters(t.db, { user: user.email, to: today }))).toBeGreaterThanOrEqual(2);
+  });
+
+  it("an email that matches nobody matches no event, not every event", async () => {
+    await recordEvent(t.db, "settings.changed", {}, CONTEXT);
+    expect(await countAuditEvents(t.db, await resolveAuditFilters(t.db, { user: "nobody@example.com" }))).toBe(0);
+  });
+
+  it("security activity shows a user only their own events", async () => {
+    const [a, b] = [await newUser(t.db), await newUser(t.db)];
+    await recordEvent(t.db, "sign_in.succeeded", { actorUserId: a.id, targetUserId: a.id }, CONTEXT);
+    await recordEvent(t.db, "sign_in.succeeded", { actorUserId: b.id, targetUserId: b.id }, CONTEXT);
+    const mine = await recentEventsFor(t.db, a.id);
+    expect(mine.every((r) => r.targetEmail === a.email || r.actorEmail === a.email)).toBe(true);
+    expect(mine.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("audit CSV", () => {
+  it("quotes separators and neutralises spreadsheet formulas (CSV injection)", () => {
+    const csv = auditCsv([
+      { id: 1, at: new Date("2026-01-02T03:04:05Z"), event: "sign_in.password_failed", actorEmail: null, targetEmail: "a@example.com", ip: "203.0.113.1", userAgent: '=HYPERLINK("http://evil"), "x"', details: { reason: "bad_credentials" } },
+    ]);
+    const [header, line] = csv.trim().split("\r\n");
+    expect(header).toBe("time_utc,event,actor,target,ip,user_agent,details");
+    expect(line).toContain("2026-01-02T03:04:05.000Z,sign_in.password_failed,,a@example.com,203.0.113.1,");
+    expect(line).toContain(`"'=HYPERLINK(""http://evil""), ""x"""`);
+  });
+});
