@@ -5,6 +5,7 @@ import { CodeForm } from "@/components/two-factor/code-form";
 import { Enrollment } from "@/components/two-factor/enrollment";
 import { RecoveryCodesPanel } from "@/components/two-factor/recovery-codes-panel";
 import { SecurityActivity } from "@/components/two-factor/security-activity";
+import { TrustedBrowsers } from "@/components/two-factor/trusted-browsers";
 import {
   confirmEnrollmentAction,
   disableTwoFactorAction,
@@ -58,6 +59,7 @@ export function MySettings({ data }: { data: MySettingsData }) {
           Recovery codes.
         </p>
       ) : null}
+      {data.enabled ? <TrustedBrowsers /> : null}
       <SecurityActivity />
     </div>
   );

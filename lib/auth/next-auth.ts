@@ -9,10 +9,11 @@ import { SecondStepFailed } from "@/lib/auth/errors";
 import { completeSignIn, type SecondStepMethod } from "@/lib/auth/second-step";
 import { isValidSessionGrant } from "@/lib/auth/session-grant";
 import { contextFromHeaders } from "@/lib/request-context";
+import { setTrustCookie } from "@/lib/auth/trust-cookie";
 
 /** NIST SP 800-63B-4 §2.2.3 (AAL2): re-authenticate at least every 12 hours, whatever the activity. */
 export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
-const METHODS: SecondStepMethod[] = ["totp", "recovery", "none", "enrolled"];
+const METHODS: SecondStepMethod[] = ["totp", "recovery", "none", "enrolled", "trusted"];
 
 declare module "next-auth" {
   interface Session {
@@ -33,14 +34,16 @@ function config(): NextAuthConfig {
     providers: [
       Credentials({
         // Only the challenge from the password step and the code: the password never reaches step 2.
-        credentials: { challenge: {}, method: {}, code: {} },
+        credentials: { challenge: {}, method: {}, code: {}, trust: {}, trustToken: {} },
         async authorize(credentials, request) {
-          const challenge = typeof credentials.challenge === "string" ? credentials.challenge : "";
+          const text = (value: unknown) => (typeof value === "string" ? value : "");
+          const challenge = text(credentials.challenge);
           const method = METHODS.find((m) => m === credentials.method);
-          const code = typeof credentials.code === "string" ? credentials.code : "";
           if (!challenge || !method) throw new SecondStepFailed("challenge_expired");
-          const result = await completeSignIn(await getDb(), { challenge, method, code }, contextFromHeaders(request.headers));
+          const input = { challenge, method, code: text(credentials.code), trust: credentials.trust === "on", trustToken: text(credentials.trustToken) };
+          const result = await completeSignIn(await getDb(), input, contextFromHeaders(request.headers));
           if (!result.ok) throw new SecondStepFailed(result.error);
+          if (result.trustToken) await setTrustCookie(result.trustToken);
           return result.user;
         },
       }),

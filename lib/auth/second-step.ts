@@ -10,12 +10,19 @@ import { isLockedOut, recordSecondFactorFailure, resetSecondFactorFailures } fro
 import { hashRecoveryCode, isWellFormedRecoveryCode, normaliseRecoveryCode } from "@/lib/two-factor/recovery-codes";
 import { checkTotpCode } from "@/lib/two-factor/totp";
 import { consumeTimeStep } from "@/lib/two-factor/time-step";
+import { findTrustedBrowser, forgetTrustedBrowsers, markTrustedBrowserUsed, trustBrowser } from "@/lib/two-factor/trusted-browsers";
+import { getSettings } from "@/lib/settings";
 
-/** "enrolled": the forced enrollment of this very challenge was just confirmed with a code. */
-export type SecondStepMethod = "totp" | "recovery" | "none" | "enrolled";
-export type SecondStepError = "challenge_expired" | "code_invalid" | "recovery_invalid" | "locked_out";
+/**
+ * "enrolled": the forced enrollment of this very challenge was just confirmed with a code.
+ * "trusted": a trusted-browser token stands in for the code (never for the password).
+ */
+export type SecondStepMethod = "totp" | "recovery" | "none" | "enrolled" | "trusted";
+export type SecondStepError = "challenge_expired" | "code_invalid" | "recovery_invalid" | "locked_out" | "not_trusted";
+export type SecondStepInput = { challenge: string; method: SecondStepMethod; code: string; trust?: boolean; trustToken?: string };
 export type SignedInUser = { id: string; name: string; email: string; role: "admin" | "user"; sessionVersion: number };
-export type SecondStepResult = { ok: true; user: SignedInUser } | { ok: false; error: SecondStepError };
+/** `trustToken`: set when the user asked to trust this browser; the caller puts it in a cookie. */
+export type SecondStepResult = { ok: true; user: SignedInUser; trustToken?: string } | { ok: false; error: SecondStepError };
 
 /** Thrown inside a transaction to roll it back when a parallel request won a race. */
 class LostRace extends Error {
@@ -32,7 +39,7 @@ type Finished = SecondStepResult | { ok: false; lost: "factor" };
  */
 export async function completeSignIn(
   db: Database,
-  input: { challenge: string; method: SecondStepMethod; code: string },
+  input: SecondStepInput,
   context: RequestContext,
 ): Promise<SecondStepResult> {
   const row = await loadChallenge(db, input.challenge);
@@ -52,6 +59,7 @@ export async function completeSignIn(
     const result = await finish(db, input.challenge, user, context, { factor: "password" }, async () => true);
     return "lost" in result ? { ok: false, error: "challenge_expired" } : result;
   }
+  if (input.method === "trusted") return signInWithTrustedBrowser(db, input, user, context);
   if (isLockedOut(user)) return { ok: false, error: "locked_out" };
 
   if (input.method === "totp") {
@@ -65,11 +73,16 @@ export async function completeSignIn(
     const check = checkTotpCode(secret, input.code, credential!.lastUsedStep, Math.floor(Date.now() / 1000));
     if (check.result === "invalid") return fail(db, user.id, "code_invalid", context, "sign_in.code_failed");
     if (check.result === "replayed") return fail(db, user.id, "code_invalid", context, "sign_in.code_replayed");
-    const result = await finish(db, input.challenge, user, context, { factor: "totp" }, (tx) =>
-      consumeTimeStep(tx, user.id, check.timeStep),
-    );
+    let trustToken: string | undefined;
+    const result = await finish(db, input.challenge, user, context, { factor: "totp" }, async (tx) => {
+      if (!(await consumeTimeStep(tx, user.id, check.timeStep))) return false;
+      const settings = await getSettings(tx);
+      if (input.trust && settings.trustBrowserEnabled) trustToken = await trustBrowser(tx, user.id, settings.trustBrowserDays, context);
+      return true;
+    });
     // Lost the compare-and-set: the same code was just accepted by a parallel request.
-    return "lost" in result ? fail(db, user.id, "code_invalid", context, "sign_in.code_replayed") : result;
+    if ("lost" in result) return fail(db, user.id, "code_invalid", context, "sign_in.code_replayed");
+    return result.ok ? { ...result, trustToken } : result;
   }
 
   const normalised = normaliseRecoveryCode(input.code);
@@ -83,9 +96,27 @@ export async function completeSignIn(
       .returning({ id: recoveryCodes.id });
     if (used.length !== 1) return false;
     await recordEvent(tx, "recovery_code.used", { actorUserId: user.id, targetUserId: user.id }, context);
+    // A recovery code means the authenticator may be lost: no browser stays trusted.
+    await forgetTrustedBrowsers(tx, user.id, null, user.id, context, "recovery_code_used");
     return true;
   });
   return "lost" in result ? fail(db, user.id, "recovery_invalid", context, "sign_in.code_failed") : result;
+}
+
+/** The code step skipped by a trusted browser of this very user, still honoured now. */
+async function signInWithTrustedBrowser(
+  db: Database,
+  input: SecondStepInput,
+  user: typeof users.$inferSelect,
+  context: RequestContext,
+): Promise<SecondStepResult> {
+  const trusted = await findTrustedBrowser(db, user.id, input.trustToken ?? "", await getSettings(db));
+  if (!trusted) return { ok: false, error: "not_trusted" };
+  const result = await finish(db, input.challenge, user, context, { factor: "trusted_browser" }, async (tx) => {
+    await markTrustedBrowserUsed(tx, trusted.id);
+    return true;
+  });
+  return "lost" in result ? { ok: false, error: "challenge_expired" } : result;
 }
 
 async function loadChallenge(db: Database, token: string) {

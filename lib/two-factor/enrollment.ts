@@ -74,6 +74,7 @@ export async function confirmEnrollment(
       .returning({ userId: totpCredentials.userId });
     if (rows.length !== 1) return false; // a parallel confirmation won
     await tx.update(users).set({ twoFactorRequired: false }).where(eq(users.id, userId));
+    await tx.delete(trustedBrowsers).where(eq(trustedBrowsers.userId, userId)); // trust given under an older secret ends
     await replaceRecoveryCodes(tx, userId, codes);
     await endSessions(tx, userId);
     await recordEvent(tx, "two_factor.enabled", { actorUserId: userId, targetUserId: userId }, context);

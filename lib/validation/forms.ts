@@ -26,6 +26,12 @@ export const setupSchema = z.object({
 
 export const instanceSecuritySchema = z.object({
   twoFactorEnabled: checkboxField,
+  trustBrowserEnabled: checkboxField,
+  trustBrowserDays: z.coerce
+    .number({ error: "Enter a number of days from 1 to 90." })
+    .int({ error: "Enter a number of days from 1 to 90." })
+    .min(1, { error: "Enter a number of days from 1 to 90." })
+    .max(90, { error: "Enter a number of days from 1 to 90." }),
 });
 
 /** The first message of each field, for forms. */

@@ -12,7 +12,8 @@ import { confirmEnrollment, startEnrollment, type EnrollmentError } from "@/lib/
 import { qrCodeSvg } from "@/lib/two-factor/qr-code";
 import { disableTwoFactor, regenerateRecoveryCodes } from "@/lib/two-factor/manage";
 import type { CurrentCodeResult } from "@/lib/two-factor/current-code";
-import { fieldErrors, totpStepSchema } from "@/lib/validation/forms";
+import { fieldErrors, totpStepSchema, userIdSchema } from "@/lib/validation/forms";
+import { forgetTrustedBrowsers, listTrustedBrowsers } from "@/lib/two-factor/trusted-browsers";
 import type { CodesState, EnrollmentStart } from "@/lib/validation/enrollment-states";
 import { MESSAGES, type FormState } from "@/lib/validation/messages";
 
@@ -106,4 +107,32 @@ export async function loadSecurityActivityAction(): Promise<ActivityItem[]> {
   if (!user) return [];
   const rows = await recentEventsFor(await getDb(), user.id, 20);
   return rows.map((r) => ({ id: r.id, at: r.at.toISOString(), event: r.event, ip: r.ip, browser: r.userAgent }));
+}
+
+export type TrustedBrowserItem = { id: string; description: string; createdAt: string; lastUsedAt: string | null; expiresAt: string };
+
+/** My Settings → Trusted browsers: the caller's own. */
+export async function loadTrustedBrowsersAction(): Promise<TrustedBrowserItem[]> {
+  const user = await currentUser();
+  if (!user) return [];
+  const rows = await listTrustedBrowsers(await getDb(), user.id);
+  return rows.map((r) => ({
+    id: r.id,
+    description: r.description,
+    createdAt: r.createdAt.toISOString(),
+    lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+    expiresAt: r.expiresAt.toISOString(),
+  }));
+}
+
+/** Remove (one, by id) or Remove all (id null) of the caller's trusted browsers. */
+export async function removeTrustedBrowsersAction(id: string | null): Promise<FormState> {
+  const user = await currentUser();
+  if (!user) return NOT_ALLOWED;
+  const parsedId = id === null ? null : userIdSchema.safeParse(id);
+  if (parsedId && !parsedId.success) return { status: "error", message: MESSAGES.invalidRequest };
+  const db = await getDb();
+  const context = await requestContext();
+  await db.transaction((tx) => forgetTrustedBrowsers(tx, user.id, parsedId ? parsedId.data : null, user.id, context, "removed_by_user"));
+  return { status: "success", message: id === null ? "All trusted browsers removed." : "Browser removed." };
 }

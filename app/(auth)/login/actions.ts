@@ -3,6 +3,7 @@ import { redirect } from "next/navigation";
 import { passwordStep } from "@/lib/auth/sign-in";
 import { clearChallengeCookie, readChallengeCookie, setChallengeCookie } from "@/lib/auth/challenge-cookie";
 import { finishSignIn, type LoginState } from "./finish-sign-in";
+import { readTrustCookie } from "@/lib/auth/trust-cookie";
 import type { SecondStepMethod } from "@/lib/auth/second-step";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
@@ -28,6 +29,10 @@ export async function passwordStepAction(_prev: LoginState, formData: FormData):
   const { email, password, callbackUrl } = parsed.data;
   const result = await passwordStep(await getDb(), { email, password }, await requestContext());
   if (!result.ok) return { status: "error", message: MESSAGES.signInFailed, step: "password", email };
+  const trustToken = result.secondFactorDue ? await readTrustCookie() : "";
+  if (trustToken && !(await finishSignIn(result.challenge, "trusted", "", { trustToken }))) {
+    redirect(safeCallbackPath(callbackUrl)); // a trusted browser of this user: no code step
+  }
   if (result.secondFactorDue || result.enrollmentDue) {
     await setChallengeCookie(result.challenge);
     return { status: "idle", step: result.enrollmentDue ? "enroll" : "code" };
@@ -48,7 +53,8 @@ export async function codeStepAction(_prev: LoginState, formData: FormData): Pro
   }
   const challenge = await readChallengeCookie();
   if (!challenge) return { status: "error", message: MESSAGES.challengeExpired, step: "password" };
-  const failure = await finishSignIn(challenge, method, parsed.data.code);
+  const trust = method === "totp" && formData.get("trust") === "on";
+  const failure = await finishSignIn(challenge, method, parsed.data.code, { trust });
   if (failure) return failure;
   redirect(safeCallbackPath(formData.get("callbackUrl")));
 }

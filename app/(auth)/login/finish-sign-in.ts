@@ -13,12 +13,25 @@ const SECOND_STEP_MESSAGES: Record<SecondStepError, string> = {
   code_invalid: MESSAGES.codeInvalid,
   recovery_invalid: MESSAGES.recoveryCodeInvalid,
   locked_out: MESSAGES.lockedOut,
+  not_trusted: MESSAGES.codeInvalid,
 };
 
 /** Asks Auth.js for the session; returns the failure to show, or null when signed in. */
-export async function finishSignIn(challenge: string, method: SecondStepMethod, code: string): Promise<LoginState | null> {
+export async function finishSignIn(
+  challenge: string,
+  method: SecondStepMethod,
+  code: string,
+  options: { trust?: boolean; trustToken?: string } = {},
+): Promise<LoginState | null> {
   try {
-    await signIn("credentials", { challenge, method, code, redirect: false });
+    await signIn("credentials", {
+      challenge,
+      method,
+      code,
+      trust: options.trust ? "on" : "",
+      trustToken: options.trustToken ?? "",
+      redirect: false,
+    });
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
     const reason = (error as AuthError & { code?: string }).code as SecondStepError | undefined;

@@ -1,7 +1,7 @@
 "use client";
 import { useActionState, useMemo, useState } from "react";
 import { Card } from "@/components/ui/card";
-import { Field } from "@/components/ui/field";
+import { Checkbox, Field } from "@/components/ui/field";
 import { AuthenticationCodeField } from "@/components/two-factor/authentication-code-field";
 import { SubmitButton, Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
@@ -13,7 +13,16 @@ import { confirmSignInEnrollmentAction, finishSignInEnrollmentAction, startSignI
 type Step = "password" | "code" | "enroll";
 
 /** Both sign-in steps; every server answer says which step is due next. */
-export function LoginFlow({ initialStep, callbackUrl }: { initialStep: Step; callbackUrl: string }) {
+export function LoginFlow({
+  initialStep,
+  callbackUrl,
+  trustDays,
+}: {
+  initialStep: Step;
+  callbackUrl: string;
+  /** Days a trusted browser skips the code step; null when admins do not allow it. */
+  trustDays: number | null;
+}) {
   const [state, submit] = useActionState<LoginState, FormData>(
     (previous, formData) =>
       formData.get("step") === "code" ? codeStepAction(previous, formData) : passwordStepAction(previous, formData),
@@ -27,7 +36,7 @@ export function LoginFlow({ initialStep, callbackUrl }: { initialStep: Step; cal
       ) : step === "enroll" ? (
         <EnrollStep callbackUrl={callbackUrl} />
       ) : (
-        <CodeStep state={state} action={submit} callbackUrl={callbackUrl} />
+        <CodeStep state={state} action={submit} callbackUrl={callbackUrl} trustDays={trustDays} />
       )}
     </Card>
   );
@@ -69,7 +78,17 @@ function EnrollStep({ callbackUrl }: { callbackUrl: string }) {
   );
 }
 
-function CodeStep({ state, action, callbackUrl }: { state: LoginState; action: (f: FormData) => void; callbackUrl: string }) {
+function CodeStep({
+  state,
+  action,
+  callbackUrl,
+  trustDays,
+}: {
+  state: LoginState;
+  action: (f: FormData) => void;
+  callbackUrl: string;
+  trustDays: number | null;
+}) {
   const [method, setMethod] = useState<"totp" | "recovery">("totp");
   const errors = state.status === "error" ? state.fieldErrors?.code : undefined;
   return (
@@ -95,6 +114,14 @@ function CodeStep({ state, action, callbackUrl }: { state: LoginState; action: (
             hint="Each recovery code can be used once."
           />
         )}
+        {method === "totp" && trustDays !== null ? (
+          <Checkbox label="Trust this browser" name="trust" aria-describedby="trust-hint" />
+        ) : null}
+        {method === "totp" && trustDays !== null ? (
+          <p id="trust-hint" className="-mt-3 pl-6 text-xs text-slate-600 dark:text-slate-400">
+            Skip the code on this browser for {trustDays} {trustDays === 1 ? "day" : "days"}. Only on a device you alone use.
+          </p>
+        ) : null}
         <FormMessage state={errors ? IDLE : state} />
         <SubmitButton>Verify</SubmitButton>
       </form>

@@ -4,6 +4,7 @@ import { findChallenge } from "@/lib/auth/challenge";
 import { readChallengeCookie } from "@/lib/auth/challenge-cookie";
 import { currentUser } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
+import { getSettings } from "@/lib/settings";
 import { safeCallbackPath } from "@/lib/validation/callback-url";
 import { LoginFlow } from "./login-flow";
 
@@ -14,12 +15,14 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const callbackUrl = safeCallbackPath(params.callbackUrl);
   if (await currentUser()) redirect(callbackUrl);
   const token = await readChallengeCookie();
-  const challenge = token ? await findChallenge(await getDb(), token) : null;
+  const db = await getDb();
+  const [challenge, settings] = await Promise.all([token ? findChallenge(db, token) : null, getSettings(db)]);
+  const trustDays = settings.trustBrowserEnabled ? settings.trustBrowserDays : null;
   return (
     <main className="flex min-h-screen items-center justify-center px-4 py-12">
       <div className="w-full max-w-sm">
         <p className="mb-6 text-center text-lg font-semibold tracking-tight">Two-factor sign-in</p>
-        <LoginFlow initialStep={challenge ? (challenge.purpose === "enroll" ? "enroll" : "code") : "password"} callbackUrl={callbackUrl} />
+        <LoginFlow initialStep={challenge ? (challenge.purpose === "enroll" ? "enroll" : "code") : "password"} callbackUrl={callbackUrl} trustDays={trustDays} />
         {params.expired ? (
           <p className="mt-4 text-center text-sm text-slate-700 dark:text-slate-300">Your sign-in expired. Please sign in again.</p>
         ) : null}

@@ -14,7 +14,12 @@ export default async function SettingsPage() {
   return (
     <div className="flex flex-col gap-4">
       <h1 className="text-2xl font-semibold">Settings</h1>
-      <SecurityForm twoFactorEnabled={settings.twoFactorEnabled} enrolledUsers={enrolled} />
+      <SecurityForm
+        twoFactorEnabled={settings.twoFactorEnabled}
+        trustBrowserEnabled={settings.trustBrowserEnabled}
+        trustBrowserDays={settings.trustBrowserDays}
+        enrolledUsers={enrolled}
+      />
     </div>
   );
 }

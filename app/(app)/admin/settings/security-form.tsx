@@ -1,13 +1,23 @@
 "use client";
 import { useActionState } from "react";
 import { Card } from "@/components/ui/card";
-import { Checkbox } from "@/components/ui/field";
+import { Checkbox, Field } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
 import { SubmitButton } from "@/components/ui/button";
 import type { FormState } from "@/lib/validation/messages";
 import { saveSecuritySettingsAction } from "./actions";
 
-export function SecurityForm({ twoFactorEnabled, enrolledUsers }: { twoFactorEnabled: boolean; enrolledUsers: number }) {
+export function SecurityForm({
+  twoFactorEnabled,
+  trustBrowserEnabled,
+  trustBrowserDays,
+  enrolledUsers,
+}: {
+  twoFactorEnabled: boolean;
+  trustBrowserEnabled: boolean;
+  trustBrowserDays: number;
+  enrolledUsers: number;
+}) {
   const [state, action] = useActionState<FormState, FormData>(saveSecuritySettingsAction, { status: "idle" });
   const enrolled = enrolledUsers === 1 ? "1 user has" : `${enrolledUsers} users have`;
   return (
@@ -24,6 +34,18 @@ export function SecurityForm({ twoFactorEnabled, enrolledUsers }: { twoFactorEna
               ? "Turning this off stops asking for codes; their setup is kept."
               : "While this is off nobody is asked for a code and nobody can enrol; turning it on again restores their setup."}
           </p>
+          <Checkbox label="Allow users to trust the browser" name="trustBrowserEnabled" defaultChecked={trustBrowserEnabled} />
+          <Field
+            label="Days a trusted browser skips the code"
+            name="trustBrowserDays"
+            type="number"
+            min={1}
+            max={90}
+            defaultValue={trustBrowserDays}
+            className="max-w-xs"
+            errors={state.status === "error" ? state.fieldErrors?.trustBrowserDays : undefined}
+            hint="1 to 90 days. Lowering it shortens existing trust; turning the option off removes every trusted browser."
+          />
         </section>
         <FormMessage state={state} />
         <div>

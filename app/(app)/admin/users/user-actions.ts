@@ -5,6 +5,7 @@ import { getUserProperties, isSensitiveChange, updateUserProperties, type UserPr
 import { adminOrNull } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
+import { forgetTrustedBrowsers } from "@/lib/two-factor/trusted-browsers";
 import { confirmationSchema, fieldErrors, userIdSchema, userPropertiesSchema } from "@/lib/validation/forms";
 import { MESSAGES, type FormState } from "@/lib/validation/messages";
 
@@ -58,4 +59,16 @@ export async function confirmAdminAction(_prev: FormState, formData: FormData): 
   if (verdict === "locked_out") return { status: "error", message: MESSAGES.lockedOut };
   if (verdict !== "ok") return { status: "error", message: MESSAGES.confirmationFailed };
   return { status: "success" };
+}
+
+/** User properties → Remove all (trusted browsers of that user). Admins only. */
+export async function removeUserTrustedBrowsersAction(userId: string): Promise<FormState> {
+  const admin = await adminOrNull();
+  if (!admin) return NOT_ALLOWED;
+  const id = userIdSchema.safeParse(userId);
+  if (!id.success) return { status: "error", message: MESSAGES.invalidRequest };
+  const db = await getDb();
+  const context = await requestContext();
+  const removed = await db.transaction((tx) => forgetTrustedBrowsers(tx, id.data, null, admin.id, context, "removed_by_admin"));
+  return { status: "success", message: removed === 1 ? "1 trusted browser removed." : `${removed} trusted browsers removed.` };
 }

@@ -6,7 +6,13 @@ import { Checkbox, Field } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
 import type { UserProperties } from "@/lib/admin/user-properties";
 import type { FormState } from "@/lib/validation/messages";
-import { confirmAdminAction, loadUserPropertiesAction, saveUserPropertiesAction, type PropertiesState } from "./user-actions";
+import {
+  confirmAdminAction,
+  loadUserPropertiesAction,
+  removeUserTrustedBrowsersAction,
+  saveUserPropertiesAction,
+  type PropertiesState,
+} from "./user-actions";
 
 /** User properties: Name, Email, Administrator, Two factor authentication enabled → Save (with the admin's confirmation when needed). */
 export function UserPropertiesDialog({ userId, onClose }: { userId: string; onClose: () => void }) {
@@ -24,6 +30,32 @@ export function UserPropertiesDialog({ userId, onClose }: { userId: string; onCl
         <PropertiesForm user={user} onClose={onClose} />
       )}
     </Dialog>
+  );
+}
+
+function TrustedBrowserCount({ userId, initial }: { userId: string; initial: number }) {
+  const [count, setCount] = useState(initial);
+  const [notice, setNotice] = useState<string | null>(null);
+  return (
+    <div className="flex items-center gap-3 pl-6 text-xs text-slate-600 dark:text-slate-400">
+      <span role="status">{notice ?? `Trusted browsers: ${count}`}</span>
+      {count > 0 ? (
+        <Button
+          variant="secondary"
+          className="px-2 py-1 text-xs"
+          onClick={() =>
+            removeUserTrustedBrowsersAction(userId).then((result) => {
+              if (result.status === "success") {
+                setCount(0);
+                setNotice(result.message ?? null);
+              }
+            })
+          }
+        >
+          Remove all
+        </Button>
+      ) : null}
+    </div>
   );
 }
 
@@ -88,9 +120,7 @@ function PropertiesForm({ user, onClose }: { user: UserProperties; onClose: () =
           defaultChecked={user.twoFactorEnabled || user.twoFactorRequired}
         />
         <p className="pl-6 text-xs text-slate-600 dark:text-slate-400">{twoFactorNote}</p>
-        {user.trustedBrowsers > 0 ? (
-          <p className="pl-6 text-xs text-slate-600 dark:text-slate-400">{user.trustedBrowsers} trusted browsers.</p>
-        ) : null}
+        <TrustedBrowserCount userId={user.id} initial={user.trustedBrowsers} />
       </div>
       <FormMessage state={state.status === "error" && !errors ? state : { status: "idle" }} />
       <div className="flex justify-end gap-2">
