@@ -59,16 +59,23 @@ export default defineConfig({
     },
     {
       name: server.name,
-      testIgnore: /(first-run|instance-switch)\.spec\.ts/,
+      testIgnore: /(first-run|instance-switch|trusted-browser)\.spec\.ts/,
       dependencies: [`${server.name}-first-run`],
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },
     },
+    // Instance-wide switches would disturb tests running beside them: one at a time, after the rest.
     {
-      // Instance-wide switches would disturb tests running beside them.
+      name: `${server.name}-trusted-browser`,
+      testMatch: /trusted-browser\.spec\.ts/,
+      dependencies: [server.name],
+      use: { baseURL: `http://localhost:${server.port}` },
+      metadata: { server: server.name },
+    },
+    {
       name: `${server.name}-instance-settings`,
       testMatch: /instance-switch\.spec\.ts/,
-      dependencies: [server.name],
+      dependencies: [`${server.name}-trusted-browser`],
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },
     },
