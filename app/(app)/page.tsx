@@ -8,7 +8,7 @@ export const metadata: Metadata = { title: "Home" };
 
 export default async function HomePage() {
   const user = await requireUser();
-  const status = await twoFactorStatus(await getDb(), user.id);
+  const status = await twoFactorStatus(await getDb(), user.id, user.role);
   return (
     <div className="flex flex-col gap-6">
       <h1 className="text-2xl font-semibold">Welcome, {user.name}</h1>

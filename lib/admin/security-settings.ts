@@ -5,7 +5,13 @@ import { instanceSettings, trustedBrowsers } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { getSettings } from "@/lib/settings";
 
-export type SecuritySettings = { twoFactorEnabled: boolean; trustBrowserEnabled: boolean; trustBrowserDays: number };
+export type SecuritySettings = {
+  twoFactorEnabled: boolean;
+  trustBrowserEnabled: boolean;
+  trustBrowserDays: number;
+  requireTwoFactorFor: "nobody" | "admins" | "everyone";
+  requireGraceDays: number;
+};
 
 /**
  * Settings → Security → Save, with its audit entry in one transaction.
@@ -19,9 +25,12 @@ export async function saveSecuritySettings(
 ): Promise<void> {
   await db.transaction(async (tx) => {
     const before = await getSettings(tx);
+    // The grace period counts from when the policy (or its scope) took effect, not from each save.
+    const scopeChanged = before.requireTwoFactorFor !== input.requireTwoFactorFor;
+    const requireSince = input.requireTwoFactorFor === "nobody" ? null : scopeChanged ? sql`now()` : before.requireSince;
     await tx
       .update(instanceSettings)
-      .set({ ...input, updatedAt: sql`now()` })
+      .set({ ...input, requireSince, updatedAt: sql`now()` })
       .where(eq(instanceSettings.id, 1));
     const changed = Object.fromEntries(
       (Object.keys(input) as (keyof SecuritySettings)[]).filter((k) => before[k] !== input[k]).map((k) => [k, input[k]]),

@@ -7,6 +7,7 @@ import { createChallenge } from "@/lib/auth/challenge";
 import { verifyPassword } from "@/lib/auth/password";
 import { isRateLimited, recordFailure, type RateLimit } from "@/lib/rate-limit";
 import { getSettings } from "@/lib/settings";
+import { policyStatus } from "@/lib/two-factor/policy";
 
 const HOUR_SECONDS = 60 * 60;
 /** Per account: ≤ 100 failed passwords an hour (NIST SP 800-63B-4 §3.2.2 throttling). */
@@ -63,21 +64,23 @@ export type SignInRequirement = "none" | "code" | "enroll";
 
 /**
  * With the instance switch on: a code when the user has a confirmed TOTP
- * credential; enrollment when an admin required 2FA of a user who has none.
+ * credential; enrollment when an admin required 2FA of a user who has none,
+ * or the enforcement policy's grace period for them is over.
  * With it off: nothing (enrolled secrets are kept for when it is back on).
  */
 export async function signInRequirement(db: Executor, userId: string): Promise<SignInRequirement> {
   const [settings, [row]] = await Promise.all([
     getSettings(db),
     db
-      .select({ enabledAt: totpCredentials.enabledAt, required: users.twoFactorRequired })
+      .select({ enabledAt: totpCredentials.enabledAt, required: users.twoFactorRequired, role: users.role })
       .from(users)
       .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
       .where(eq(users.id, userId)),
   ]);
   if (!settings.twoFactorEnabled || !row) return "none";
   if (row.enabledAt) return "code";
-  return row.required ? "enroll" : "none";
+  if (row.required || policyStatus(settings, row.role).kind === "due") return "enroll";
+  return "none";
 }
 
 /** A code is asked for when the instance has 2FA on and the user has a confirmed TOTP credential. */

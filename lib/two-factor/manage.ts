@@ -4,6 +4,7 @@ import type { Database } from "@/db";
 import { recoveryCodes, totpCredentials } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { getSettings } from "@/lib/settings";
+import { policyStatus } from "@/lib/two-factor/policy";
 import { verifyCurrentCode, type CurrentCodeResult } from "@/lib/two-factor/current-code";
 import { endSessions, removeTwoFactor, replaceRecoveryCodes } from "@/lib/two-factor/enrollment";
 import { generateRecoveryCodes } from "@/lib/two-factor/recovery-codes";
@@ -12,10 +13,12 @@ export type TwoFactorStatus = {
   instanceEnabled: boolean;
   enabled: boolean;
   recoveryCodesLeft: number;
+  /** Days left before the enforcement policy requires enrollment; null when it does not apply. */
+  requiredInDays: number | null;
 };
 
 /** What My Settings shows. Nothing secret. */
-export async function twoFactorStatus(db: Database, userId: string): Promise<TwoFactorStatus> {
+export async function twoFactorStatus(db: Database, userId: string, role: "admin" | "user"): Promise<TwoFactorStatus> {
   const [settings, [credential], [codes]] = await Promise.all([
     getSettings(db),
     db.select({ enabledAt: totpCredentials.enabledAt }).from(totpCredentials).where(eq(totpCredentials.userId, userId)),
@@ -24,7 +27,14 @@ export async function twoFactorStatus(db: Database, userId: string): Promise<Two
       .from(recoveryCodes)
       .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt))),
   ]);
-  return { instanceEnabled: settings.twoFactorEnabled, enabled: !!credential?.enabledAt, recoveryCodesLeft: codes.left };
+  const enabled = !!credential?.enabledAt;
+  const policy = enabled ? null : policyStatus(settings, role);
+  return {
+    instanceEnabled: settings.twoFactorEnabled,
+    enabled,
+    recoveryCodesLeft: codes.left,
+    requiredInDays: policy?.kind === "grace" ? policy.daysLeft : policy?.kind === "due" ? 0 : null,
+  };
 }
 
 /** Disables 2FA after a current code; ends every other session. */

@@ -32,6 +32,12 @@ export const instanceSecuritySchema = z.object({
     .int({ error: "Enter a number of days from 1 to 90." })
     .min(1, { error: "Enter a number of days from 1 to 90." })
     .max(90, { error: "Enter a number of days from 1 to 90." }),
+  requireTwoFactorFor: z.enum(["nobody", "admins", "everyone"], { error: "Choose who must use two-factor authentication." }),
+  requireGraceDays: z.coerce
+    .number({ error: "Enter a grace period from 0 to 90 days." })
+    .int({ error: "Enter a grace period from 0 to 90 days." })
+    .min(0, { error: "Enter a grace period from 0 to 90 days." })
+    .max(90, { error: "Enter a grace period from 0 to 90 days." }),
 });
 
 /** The first message of each field, for forms. */

@@ -43,7 +43,7 @@ describe.each(testDrivers())("instance 2FA switch on %s", (driver) => {
     expect(await totpRow(t.db, user.id)).toEqual(credentialBefore);
     expect(await t.db.select().from(recoveryCodes).where(eq(recoveryCodes.userId, user.id))).toEqual(codesBefore);
     expect(await countEnrolledUsers(t.db)).toBe(enrolledBefore);
-    expect(await twoFactorStatus(t.db, user.id)).toEqual({ instanceEnabled: false, enabled: true, recoveryCodesLeft: 10 });
+    expect(await twoFactorStatus(t.db, user.id, "user")).toEqual({ instanceEnabled: false, enabled: true, recoveryCodesLeft: 10, requiredInDays: null });
   });
 
   it("when off, refuses to start or confirm an enrollment", async () => {

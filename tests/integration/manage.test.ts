@@ -31,11 +31,11 @@ describe.each(testDrivers())("managing 2FA on %s", (driver) => {
   describe("status", () => {
     it("reports enrollment and unused recovery codes, nothing secret", async () => {
       const plain = await newUser(t.db);
-      expect(await twoFactorStatus(t.db, plain.id)).toEqual({ instanceEnabled: true, enabled: false, recoveryCodesLeft: 0 });
+      expect(await twoFactorStatus(t.db, plain.id, "user")).toEqual({ instanceEnabled: true, enabled: false, recoveryCodesLeft: 0, requiredInDays: null });
       const user = await enrolledUser(t.db);
-      expect(await twoFactorStatus(t.db, user.id)).toEqual({ instanceEnabled: true, enabled: true, recoveryCodesLeft: 10 });
+      expect(await twoFactorStatus(t.db, user.id, "user")).toEqual({ instanceEnabled: true, enabled: true, recoveryCodesLeft: 10, requiredInDays: null });
       await completeSignIn(t.db, { challenge: await openChallenge(t.db, user), method: "recovery", code: user.recoveryCodes[0] }, CONTEXT);
-      expect((await twoFactorStatus(t.db, user.id)).recoveryCodesLeft).toBe(9);
+      expect((await twoFactorStatus(t.db, user.id, "user")).recoveryCodesLeft).toBe(9);
     });
   });
 
@@ -139,9 +139,9 @@ describe.each(testDrivers())("managing 2FA on %s", (driver) => {
     it("gives back a full set when some codes were used", async () => {
       const user = await enrolledUser(t.db);
       await completeSignIn(t.db, { challenge: await openChallenge(t.db, user), method: "recovery", code: user.recoveryCodes[0] }, CONTEXT);
-      expect((await twoFactorStatus(t.db, user.id)).recoveryCodesLeft).toBe(9);
+      expect((await twoFactorStatus(t.db, user.id, "user")).recoveryCodesLeft).toBe(9);
       expect((await regenerateRecoveryCodes(t.db, user.id, codeAt(user.secret), CONTEXT)).ok).toBe(true);
-      expect((await twoFactorStatus(t.db, user.id)).recoveryCodesLeft).toBe(10);
+      expect((await twoFactorStatus(t.db, user.id, "user")).recoveryCodesLeft).toBe(10);
     });
 
     it("refuses without a current code and keeps the old set", async () => {

@@ -86,7 +86,7 @@ describe.each(testDrivers())("trusted browsers on %s", (driver) => {
     }],
     ["an admin turns the option off", async () => {
       const admin = await newUser(t.db, { admin: true });
-      await saveSecuritySettings(t.db, admin.id, { twoFactorEnabled: true, trustBrowserEnabled: false, trustBrowserDays: 30 }, CONTEXT);
+      await saveSecuritySettings(t.db, admin.id, { twoFactorEnabled: true, trustBrowserEnabled: false, trustBrowserDays: 30, requireTwoFactorFor: "nobody", requireGraceDays: 0 }, CONTEXT);
       await allowTrust(true);
     }],
   ];

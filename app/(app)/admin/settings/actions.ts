@@ -15,6 +15,8 @@ export async function saveSecuritySettingsAction(_prev: FormState, formData: For
     twoFactorEnabled: formData.get("twoFactorEnabled") ?? undefined,
     trustBrowserEnabled: formData.get("trustBrowserEnabled") ?? undefined,
     trustBrowserDays: formData.get("trustBrowserDays") ?? undefined,
+    requireTwoFactorFor: formData.get("requireTwoFactorFor") ?? undefined,
+    requireGraceDays: formData.get("requireGraceDays") ?? undefined,
   });
   if (!parsed.success) {
     return { status: "error", message: "Check the highlighted fields.", fieldErrors: fieldErrors(parsed.error) };

@@ -11,11 +11,15 @@ export function SecurityForm({
   twoFactorEnabled,
   trustBrowserEnabled,
   trustBrowserDays,
+  requireTwoFactorFor,
+  requireGraceDays,
   enrolledUsers,
 }: {
   twoFactorEnabled: boolean;
   trustBrowserEnabled: boolean;
   trustBrowserDays: number;
+  requireTwoFactorFor: "nobody" | "admins" | "everyone";
+  requireGraceDays: number;
   enrolledUsers: number;
 }) {
   const [state, action] = useActionState<FormState, FormData>(saveSecuritySettingsAction, { status: "idle" });
@@ -45,6 +49,36 @@ export function SecurityForm({
             className="max-w-xs"
             errors={state.status === "error" ? state.fieldErrors?.trustBrowserDays : undefined}
             hint="1 to 90 days. Lowering it shortens existing trust; turning the option off removes every trusted browser."
+          />
+          <div className="flex flex-col gap-1">
+            <label htmlFor="require-for" className="text-sm font-medium">
+              Require two-factor authentication for
+            </label>
+            <select
+              id="require-for"
+              name="requireTwoFactorFor"
+              defaultValue={requireTwoFactorFor}
+              aria-describedby="require-for-hint"
+              className="max-w-xs rounded-md border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-600 dark:bg-slate-900"
+            >
+              <option value="nobody">Nobody</option>
+              <option value="admins">Administrators</option>
+              <option value="everyone">Everyone</option>
+            </select>
+            <p id="require-for-hint" className="text-xs text-slate-600 dark:text-slate-400">
+              Users without two-factor authentication see the days left; after the grace period, setting it up comes first at
+              sign-in. Administrators are sent to set it up, never locked out.
+            </p>
+          </div>
+          <Field
+            label="Grace period (days)"
+            name="requireGraceDays"
+            type="number"
+            min={0}
+            max={90}
+            defaultValue={requireGraceDays}
+            className="max-w-xs"
+            errors={state.status === "error" ? state.fieldErrors?.requireGraceDays : undefined}
           />
         </section>
         <FormMessage state={state} />
