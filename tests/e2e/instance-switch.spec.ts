@@ -33,3 +33,34 @@ test("Enable two factor user login off: nobody is asked for a code, and turning 
   await submitPassword(page, user.email, user.password);
   await expect(page.getByLabel("Authentication code")).toBeVisible();
 });
+
+test("Require two-factor authentication for: administrators go to enrollment, not out; everyone sees the days left", async ({ page, browser, baseURL }) => {
+  const newAdmin = await addUser(browser, baseURL!, newUser("NewAdmin"), true);
+  const plain = await addUser(browser, baseURL!, newUser("Grace"));
+  const adminContext = await browser.newContext({ baseURL });
+  const admin = await adminContext.newPage();
+  await signIn(admin, ADMIN);
+  const savePolicy = async (scope: string, grace: string) => {
+    await admin.goto("/admin/settings");
+    await admin.getByLabel("Require two-factor authentication for").selectOption({ label: scope });
+    await admin.getByLabel("Grace period (days)").fill(grace);
+    await admin.getByRole("button", { name: "Save" }).click();
+    await expect(admin.getByText("Saved.")).toBeVisible();
+  };
+  try {
+    await savePolicy("Administrators", "0");
+    await submitPassword(page, newAdmin.email, newAdmin.password);
+    await expect(page.getByRole("heading", { name: "Set up two-factor authentication" })).toBeVisible();
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await expect(page.getByLabel("Email")).toBeVisible();
+    await signIn(page, plain); // not an administrator: not asked
+    await signOut(page);
+
+    await savePolicy("Everyone", "5");
+    await signIn(page, plain);
+    await expect(page.getByText("Two-factor authentication will be required in 5 days.")).toBeVisible();
+  } finally {
+    await savePolicy("Nobody", "0");
+    await adminContext.close();
+  }
+});
