@@ -28,6 +28,7 @@ test("the manual's journey: enable 2FA, sign in with a code, recovery codes, dis
   await page.getByLabel("Authentication code").fill(wrongCode(enrolled.secret));
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByText("That code is not valid.", { exact: false })).toBeVisible();
+  await expect(page.getByLabel("Authentication code")).toHaveValue("");
   const first = await freshCode(enrolled.secret, enrolled.lastStep);
   await page.getByLabel("Authentication code").fill(first.code);
   await page.getByRole("button", { name: "Verify" }).click();
@@ -49,6 +50,7 @@ test("the manual's journey: enable 2FA, sign in with a code, recovery codes, dis
   await page.getByLabel("Recovery code").fill(enrolled.recoveryCodes[0]);
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByText("That recovery code is not valid or has already been used.")).toBeVisible();
+  await expect(page.getByLabel("Recovery code")).toHaveValue("");
   await page.getByLabel("Recovery code").fill(enrolled.recoveryCodes[1]);
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { name: /Welcome/ })).toBeVisible();

@@ -12,6 +12,8 @@ test("guessing codes: five wrong codes lock the second step, and then even the r
     await page.getByLabel("Authentication code").fill(wrongCode(enrolled.secret));
     await page.getByRole("button", { name: "Verify" }).click();
     await expect(page.getByText("That code is not valid.", { exact: false })).toBeVisible();
+    // The answer has arrived once the form is reset; only then type the next guess.
+    await expect(page.getByLabel("Authentication code")).toHaveValue("");
   }
   // A fresh sign-in does not reset the counter; recovery codes share it.
   await page.getByRole("button", { name: "Cancel" }).click();

@@ -27,6 +27,7 @@ test("User properties: unticking Two factor authentication enabled removes the u
   await dialog.getByLabel("Password").fill("wrong password");
   await dialog.getByRole("button", { name: "Confirm" }).click();
   await expect(dialog.getByText("That did not match. Try again.")).toBeVisible();
+  await expect(dialog.getByLabel("Password")).toHaveValue("");
   await dialog.getByLabel("Password").fill(adminUser.password);
   await dialog.getByRole("button", { name: "Confirm" }).click();
   await expect(dialog).toBeHidden();
