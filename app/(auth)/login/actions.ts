@@ -59,6 +59,11 @@ export async function codeStepAction(_prev: LoginState, formData: FormData): Pro
   redirect(safeCallbackPath(formData.get("callbackUrl")));
 }
 
+/** Forgets the challenge without navigating (the caller reloads the sign-in page). */
+export async function abandonSignInAction(): Promise<void> {
+  await clearChallengeCookie();
+}
+
 /** Leaves the code step: forget the challenge, back to email and password. */
 export async function cancelSignInAction(): Promise<void> {
   await clearChallengeCookie();

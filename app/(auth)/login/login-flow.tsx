@@ -7,7 +7,7 @@ import { SubmitButton, Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
 import { IDLE } from "@/lib/validation/messages";
 import { Enrollment } from "@/components/two-factor/enrollment";
-import { cancelSignInAction, codeStepAction, passwordStepAction, type LoginState } from "./actions";
+import { abandonSignInAction, cancelSignInAction, codeStepAction, passwordStepAction, type LoginState } from "./actions";
 import { confirmSignInEnrollmentAction, finishSignInEnrollmentAction, startSignInEnrollmentAction } from "./enroll-actions";
 
 type Step = "password" | "code" | "enroll";
@@ -73,7 +73,12 @@ function EnrollStep({ callbackUrl }: { callbackUrl: string }) {
       <p className="text-sm text-slate-700 dark:text-slate-300">
         Your administrator requires two-factor authentication for your account. Set it up to continue.
       </p>
-      <Enrollment actions={actions} onFinished={() => {}} onCancel={() => cancelSignInAction()} />
+      <Enrollment
+        actions={actions}
+        onFinished={() => {}}
+        // A full reload: the flow's state still says "enroll" and must start over from the server's view.
+        onCancel={() => abandonSignInAction().then(() => window.location.assign("/login"))}
+      />
     </div>
   );
 }
