@@ -50,11 +50,16 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
+  // Loaded at every open, not only when migrating: the Users search indexes (0003) need it to be read.
+  const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
   const release = dataDir ? acquireLock(dataDir) : () => {};
   // Next's own SIGTERM handler exits without waiting for us: drop the lock synchronously on exit.
   process.once("exit", release);
   try {
-    const client = dataDir ? await PGlite.create(path.join(dataDir, "pglite")) : await PGlite.create();
+    const client = await PGlite.create({
+      dataDir: dataDir ? path.join(dataDir, "pglite") : undefined,
+      extensions: { pg_trgm },
+    });
     const db = drizzle(client, { schema });
     return {
       db: db as unknown as Database,

@@ -18,9 +18,13 @@ import {
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 
 /**
- * Accounts. Email is stored lower-cased; the unique index makes sign-in and
- * the admin search use one index. `sessionVersion` is copied into every JWT;
- * bumping it signs the user out everywhere.
+ * Accounts. Email is stored lower-cased, so one unique index serves sign-in.
+ * `sessionVersion` is copied into every JWT; bumping it signs the user out everywhere.
+ *
+ * The admin Users table (lib/users.ts searchUsers) at 100 000 rows: pages walk
+ * `users_order_idx` in the order shown; a search matches substrings through the
+ * pg_trgm GIN indexes (migration 0002 creates the extension); the "enrollment
+ * required" filter walks its own small partial index.
  */
 export const users = pgTable(
   "users",
@@ -44,7 +48,10 @@ export const users = pgTable(
   },
   (t) => [
     uniqueIndex("users_email_key").on(t.email),
-    index("users_name_lower_idx").on(sql`lower(${t.name})`),
+    index("users_order_idx").on(sql`lower(${t.name})`, t.email),
+    index("users_required_order_idx").on(sql`lower(${t.name})`, t.email).where(sql`${t.twoFactorRequired}`),
+    index("users_name_trgm_idx").using("gin", sql`lower(${t.name}) gin_trgm_ops`),
+    index("users_email_trgm_idx").using("gin", t.email.op("gin_trgm_ops")),
     check("users_email_lower", sql`${t.email} = lower(${t.email})`),
   ],
 );

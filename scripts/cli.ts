@@ -2,52 +2,94 @@
  * Operator commands, for when nobody can sign in (break-glass):
  *   npm run cli -- create-user --email E --password P [--name N] [--admin]
  *   npm run cli -- reset-2fa --email E
+ *   npm run cli -- set-admin --email E [--revoke]
+ *   npm run cli -- settings --two-factor on|off
  * Against the embedded database they refuse while the server holds it.
  */
 import { parseArgs } from "node:util";
-import { openDatabase } from "@/db";
+import { openDatabase, type Database } from "@/db";
 import { DatabaseLockedError } from "@/db/lock";
+import { setUserRole } from "@/lib/admin/set-user-role";
 import { recordEvent } from "@/lib/audit";
 import { useDatabaseHandle } from "@/lib/db";
 import { databaseUrl, dataDir } from "@/lib/env";
+import { setTwoFactorEnabled } from "@/lib/settings";
 import { endSessions, removeTwoFactor } from "@/lib/two-factor/enrollment";
 import { createUser, findUserByEmail } from "@/lib/users";
 import { emailField, nameField, newPasswordField } from "@/lib/validation/fields";
 
 const USAGE = `Usage:
   npm run cli -- create-user --email E --password P [--name N] [--admin]
-  npm run cli -- reset-2fa --email E`;
+  npm run cli -- reset-2fa --email E              remove E's 2FA and end their sessions
+  npm run cli -- set-admin --email E [--revoke]   make E an administrator (--revoke: no longer)
+  npm run cli -- settings --two-factor on|off     two-factor sign-in for the whole instance`;
 const CLI_CONTEXT = { ip: null, userAgent: "cli" };
+const OPTIONS = {
+  email: { type: "string" },
+  password: { type: "string" },
+  name: { type: "string" },
+  admin: { type: "boolean" },
+  revoke: { type: "boolean" },
+  "two-factor": { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>["values"];
+/** Checks its arguments before the database is opened: an error message, or the work to run. */
+type Command = (values: Values) => string | ((db: Database) => Promise<number>);
+
+const COMMANDS: Record<string, Command> = {
+  "create-user": createUserCommand,
+  "reset-2fa": resetTwoFactorCommand,
+  "set-admin": setAdminCommand,
+  settings: settingsCommand,
+};
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: { email: { type: "string" }, password: { type: "string" }, name: { type: "string" }, admin: { type: "boolean" } },
-  });
-  if (command !== "create-user" && command !== "reset-2fa") {
+  const [name, ...rest] = argv;
+  const command = name && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
     console.error(USAGE);
     return 2;
   }
-  const email = emailField.safeParse(values.email);
-  if (!email.success) return fail("--email: " + email.error.issues[0].message);
+  let values: Values;
+  try {
+    values = parseArgs({ args: rest, options: OPTIONS }).values;
+  } catch (error) {
+    return fail(`${error instanceof Error ? error.message : error}\n\n${USAGE}`);
+  }
+  const run = command(values);
+  if (typeof run === "string") return fail(run);
 
   const handle = await openDatabase({ url: databaseUrl(), dataDir: databaseUrl() ? null : dataDir() });
   useDatabaseHandle(handle);
   try {
     await handle.migrate();
-    const db = handle.db;
-    if (command === "create-user") {
-      const password = newPasswordField.safeParse(values.password);
-      if (!password.success) return fail("--password: " + password.error.issues[0].message);
-      const name = nameField.safeParse(values.name ?? email.data.split("@")[0]);
-      if (!name.success) return fail("--name: " + name.error.issues[0].message);
-      const input = { name: name.data, email: email.data, password: password.data, admin: !!values.admin };
-      const result = await db.transaction((tx) => createUser(tx, input, null, CLI_CONTEXT));
-      if (!result.ok) return fail(`A user with the email ${email.data} already exists.`);
-      console.log(`Created ${input.admin ? "administrator" : "user"} ${email.data}.`);
-      return 0;
-    }
+    return await run(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+function createUserCommand(values: Values): ReturnType<Command> {
+  const email = emailField.safeParse(values.email);
+  if (!email.success) return "--email: " + email.error.issues[0].message;
+  const password = newPasswordField.safeParse(values.password);
+  if (!password.success) return "--password: " + password.error.issues[0].message;
+  const name = nameField.safeParse(values.name ?? email.data.split("@")[0]);
+  if (!name.success) return "--name: " + name.error.issues[0].message;
+  const input = { name: name.data, email: email.data, password: password.data, admin: !!values.admin };
+  return async (db) => {
+    const result = await db.transaction((tx) => createUser(tx, input, null, CLI_CONTEXT));
+    if (!result.ok) return fail(`A user with the email ${input.email} already exists.`);
+    console.log(`Created ${input.admin ? "administrator" : "user"} ${input.email}.`);
+    return 0;
+  };
+}
+
+function resetTwoFactorCommand(values: Values): ReturnType<Command> {
+  const email = emailField.safeParse(values.email);
+  if (!email.success) return "--email: " + email.error.issues[0].message;
+  return async (db) => {
     const user = await findUserByEmail(db, email.data);
     if (!user) return fail(`No user with the email ${email.data}.`);
     await db.transaction(async (tx) => {
@@ -57,9 +99,37 @@ async function main(argv: string[]): Promise<number> {
     });
     console.log(`Two-factor authentication removed for ${email.data}; their sessions were ended. They can enrol again.`);
     return 0;
-  } finally {
-    await handle.close();
-  }
+  };
+}
+
+function setAdminCommand(values: Values): ReturnType<Command> {
+  const email = emailField.safeParse(values.email);
+  if (!email.success) return "--email: " + email.error.issues[0].message;
+  const role = values.revoke ? "user" : "admin";
+  return async (db) => {
+    const user = await findUserByEmail(db, email.data);
+    if (!user) return fail(`No user with the email ${email.data}.`);
+    const result = await setUserRole(db, user.id, role, null, CLI_CONTEXT, { via: "cli" });
+    if (!result.ok && result.error === "last_admin") {
+      return fail(`${email.data} is the last administrator: make someone else an administrator first.`);
+    }
+    if (!result.ok) return fail(`No user with the email ${email.data}.`);
+    const changed = role === "admin" ? "is now an administrator" : "is no longer an administrator";
+    const unchanged = role === "admin" ? "already is an administrator" : "is not an administrator";
+    console.log(`${email.data} ${result.changed ? changed : unchanged}${result.changed ? "" : "; nothing changed"}.`);
+    return 0;
+  };
+}
+
+function settingsCommand(values: Values): ReturnType<Command> {
+  const value = values["two-factor"];
+  if (value !== "on" && value !== "off") return "--two-factor: use on or off.\n\n" + USAGE;
+  return async (db) => {
+    const { changed } = await setTwoFactorEnabled(db, value === "on", null, CLI_CONTEXT, { via: "cli" });
+    const state = `Two-factor sign-in is ${value} for this instance`;
+    console.log(changed ? `${state} now.` : `${state} already; nothing changed.`);
+    return 0;
+  };
 }
 
 function fail(message: string): number {

@@ -192,10 +192,25 @@ describe("setup form", () => {
 });
 
 describe("instance security form", () => {
-  it("reads the two-factor checkbox", () => {
-    expect(instanceSecuritySchema.parse({ twoFactorEnabled: "on" })).toEqual({ twoFactorEnabled: true });
-    expect(instanceSecuritySchema.parse({})).toEqual({ twoFactorEnabled: false });
-    expect(instanceSecuritySchema.parse({ twoFactorEnabled: undefined })).toEqual({ twoFactorEnabled: false });
-    expect(instanceSecuritySchema.safeParse({ twoFactorEnabled: "off" }).success).toBe(false);
+  const rest = { trustBrowserDays: "30", requireTwoFactorFor: "nobody", requireGraceDays: "0" };
+  const parsedRest = { trustBrowserEnabled: false, trustBrowserDays: 30, requireTwoFactorFor: "nobody", requireGraceDays: 0 };
+
+  it("reads the checkboxes: ticked is 'on', unticked is absent", () => {
+    expect(instanceSecuritySchema.parse({ twoFactorEnabled: "on", ...rest })).toEqual({ twoFactorEnabled: true, ...parsedRest });
+    expect(instanceSecuritySchema.parse({ ...rest })).toEqual({ twoFactorEnabled: false, ...parsedRest });
+    expect(instanceSecuritySchema.safeParse({ twoFactorEnabled: "off", ...rest }).success).toBe(false);
+  });
+
+  it("keeps the trust days within 1–90 and the grace period within 0–90", () => {
+    for (const days of ["0", "91", "7.5", "abc", ""]) {
+      expect(instanceSecuritySchema.safeParse({ ...rest, trustBrowserDays: days }).success, days).toBe(false);
+    }
+    expect(instanceSecuritySchema.safeParse({ ...rest, requireGraceDays: "-1" }).success).toBe(false);
+    expect(instanceSecuritySchema.safeParse({ ...rest, requireGraceDays: "90" }).success).toBe(true);
+  });
+
+  it("accepts only the three enforcement scopes", () => {
+    expect(instanceSecuritySchema.safeParse({ ...rest, requireTwoFactorFor: "admins" }).success).toBe(true);
+    expect(instanceSecuritySchema.safeParse({ ...rest, requireTwoFactorFor: "root" }).success).toBe(false);
   });
 });

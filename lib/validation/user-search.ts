@@ -1,0 +1,35 @@
+import { z } from "zod";
+
+/** Administration → Users shows this many users a page. */
+export const USERS_PAGE_SIZE = 25;
+export const USER_SEARCH_MAX_LENGTH = 100;
+
+/**
+ * The 2FA filter of the Users table: "on" enrolled (an enabled TOTP credential),
+ * "required" not enrolled and told to enrol at the next sign-in, "off" neither.
+ */
+export const USER_FILTERS = ["all", "on", "off", "required"] as const;
+export type UserFilter = (typeof USER_FILTERS)[number];
+
+// URL search params arrive as a string, several strings (?page=1&page=2) or nothing.
+const firstValue = (value: unknown) => (Array.isArray(value) ? value[0] : value);
+
+/**
+ * The Users page's search params. Each field falls back to its default
+ * instead of failing — a hand-edited or stale URL shows a page, never an
+ * error — so `parse` does not throw on any input.
+ */
+export const userSearchSchema = z
+  .object({
+    query: z.preprocess(firstValue, z.string().trim().max(USER_SEARCH_MAX_LENGTH)).catch(""),
+    page: z.preprocess(firstValue, z.coerce.number().int().min(1)).catch(1),
+    filter: z.preprocess(firstValue, z.enum(USER_FILTERS)).catch("all"),
+  })
+  .catch({ query: "", page: 1, filter: "all" });
+
+export type UserSearch = z.output<typeof userSearchSchema>;
+
+/** `searchParams` (or any value) to a valid search; never throws. */
+export function parseUserSearch(input: unknown): UserSearch {
+  return userSearchSchema.parse(input);
+}
