@@ -6,6 +6,9 @@ test("Users: an admin adds a user who can sign in; a non-admin cannot reach Admi
   const user = await addUser(browser, baseURL!, newUser("Plain"));
   await signIn(page, ADMIN);
   await page.goto("/admin/users");
+  await page.getByLabel("Search").fill(user.email.toUpperCase());
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.getByText("Page 1 of 1 · 1 user")).toBeVisible();
   const row = page.getByRole("row", { name: new RegExp(user.email) });
   await expect(row).toContainText("User");
   await expect(row).toContainText("Off");

@@ -2,7 +2,7 @@ import { expect, test, type Page } from "@playwright/test";
 import { addUser, enrollTwoFactor, freshCode, newUser, signIn, signOut, submitPassword, type TestUser } from "./fixtures/app";
 
 async function editUser(admin: Page, user: TestUser) {
-  await admin.goto("/admin/users");
+  await admin.goto(`/admin/users?query=${encodeURIComponent(user.email)}`);
   await admin.getByRole("row", { name: new RegExp(user.email) }).getByRole("button", { name: "Actions" }).click();
   await admin.getByRole("menuitem", { name: "Edit" }).click();
   const dialog = admin.getByRole("dialog", { name: "User properties" });
@@ -32,6 +32,9 @@ test("User properties: unticking Two factor authentication enabled removes the u
   await dialog.getByRole("button", { name: "Confirm" }).click();
   await expect(dialog).toBeHidden();
   await expect(admin.getByRole("row", { name: new RegExp(user.email) })).toContainText("Off");
+  await admin.getByLabel("Two-factor", { exact: true }).selectOption({ label: "Two-factor on" });
+  await admin.getByRole("button", { name: "Search" }).click();
+  await expect(admin.getByText("No users match.")).toBeVisible();
   await adminContext.close();
 
   // The user's session ended; the next sign-in asks for no code.
@@ -52,6 +55,7 @@ test("User properties: ticking Two factor authentication enabled makes enrollmen
   await dialog.getByLabel("Password").fill(adminUser.password);
   await dialog.getByRole("button", { name: "Confirm" }).click();
   await expect(dialog).toBeHidden();
+  await expect(admin.getByRole("row", { name: new RegExp(user.email) })).toContainText("Enrollment required");
   await adminContext.close();
 
   await submitPassword(page, user.email, user.password);

@@ -44,9 +44,9 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
           User email
           <input name="user" type="email" defaultValue={params.user} className={input} />
         </label>
-        <label className="flex flex-col gap-1 text-sm">
-          Event
-          <select name="event" defaultValue={params.event ?? ""} className={input}>
+        <div className="flex flex-col gap-1 text-sm">
+          <label htmlFor="audit-event">Event</label>
+          <select id="audit-event" name="event" defaultValue={params.event ?? ""} className={input}>
             <option value="">All events</option>
             {AUDIT_EVENTS.map((event) => (
               <option key={event} value={event}>
@@ -54,7 +54,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
               </option>
             ))}
           </select>
-        </label>
+        </div>
         <label className="flex flex-col gap-1 text-sm">
           From (UTC)
           <input name="from" type="date" defaultValue={params.from} className={input} />
