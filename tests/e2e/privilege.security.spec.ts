@@ -1,0 +1,76 @@
+import { expect, test, type APIRequestContext, type Browser } from "@playwright/test";
+import { ADMIN, addUser, enrollTwoFactor, newUser, signIn, signOut, submitPassword } from "./fixtures/app";
+import { callServerAction, serverActionIds } from "./fixtures/server-actions";
+
+const REFUSED = "You are not allowed to do that.";
+
+type Call = { name: string; args: { before?: unknown[]; form?: Record<string, string> } };
+
+/** Every admin action with arguments that would do harm if it ran. */
+function adminCalls(victimId: string): Call[] {
+  return [
+    { name: "addUserAction", args: { before: [{ status: "idle" }], form: { name: "Mallory", email: "mallory@example.com", password: "mallory-password", admin: "on" } } },
+    { name: "saveSecuritySettingsAction", args: { before: [{ status: "idle" }], form: { trustBrowserDays: "90", requireTwoFactorFor: "nobody", requireGraceDays: "0" } } },
+    { name: "saveUserPropertiesAction", args: { before: [victimId, { status: "idle" }], form: { name: "Pwned", email: "pwned@example.com", twoFactorEnabled: "" } } },
+    { name: "confirmAdminAction", args: { before: [{ status: "idle" }], form: { secret: "000000" } } },
+    { name: "removeUserTrustedBrowsersAction", args: { before: [victimId] } },
+  ];
+}
+
+async function callAll(request: APIRequestContext, victimId: string) {
+  const ids = serverActionIds();
+  for (const call of adminCalls(victimId)) {
+    const id = ids.get(call.name);
+    expect(id, `${call.name} is in the client bundles`).toBeTruthy();
+    const { status, body } = await callServerAction(request, id!, call.args);
+    expect(status, call.name).toBeLessThan(500);
+    expect(body, `${call.name} refuses`).toContain(REFUSED);
+  }
+  const load = await callServerAction(request, ids.get("loadUserPropertiesAction")!, { before: [victimId] });
+  expect(load.body).not.toContain(ADMIN.email);
+}
+
+async function expectNothingChanged(browser: Browser, baseURL: string) {
+  const context = await browser.newContext({ baseURL });
+  const page = await context.newPage();
+  await signIn(page, ADMIN);
+  await page.goto("/admin/users?query=mallory");
+  await expect(page.getByText("No users match.")).toBeVisible();
+  await page.goto(`/admin/users?query=${encodeURIComponent(ADMIN.email)}`);
+  await expect(page.getByRole("row", { name: new RegExp(ADMIN.email) })).toContainText("Administrator");
+  await page.goto("/admin/settings");
+  await expect(page.getByLabel("Enable two factor user login")).toBeChecked();
+  await expect(page.getByLabel("Days a trusted browser skips the code")).not.toHaveValue("90");
+  await context.close();
+}
+
+async function adminId(browser: Browser, baseURL: string): Promise<string> {
+  const context = await browser.newContext({ baseURL });
+  const page = await context.newPage();
+  await signIn(page, ADMIN);
+  const session = await (await page.request.get("/api/auth/session")).json();
+  await context.close();
+  return session.user.id;
+}
+
+test("privilege escalation: a signed-in non-admin calling every admin server action by its id changes nothing", async ({ page, browser, baseURL }) => {
+  const victim = await adminId(browser, baseURL!);
+  const user = await addUser(browser, baseURL!, newUser("Mallory"));
+  await signIn(page, user);
+  await callAll(page.request, victim);
+  await expectNothingChanged(browser, baseURL!);
+});
+
+test("privilege escalation: with no session, or only a pending second step, the admin actions refuse", async ({ page, browser, baseURL }) => {
+  const victim = await adminId(browser, baseURL!);
+  await callAll(page.request, victim); // no cookies at all
+
+  const admin = await addUser(browser, baseURL!, newUser("Pending"), true);
+  await signIn(page, admin);
+  await enrollTwoFactor(page);
+  await signOut(page);
+  await submitPassword(page, admin.email, admin.password); // an admin's password, no code yet
+  await expect(page.getByLabel("Authentication code")).toBeVisible();
+  await callAll(page.request, victim);
+  await expectNothingChanged(browser, baseURL!);
+});
