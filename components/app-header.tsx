@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { useState } from "react";
 import { Dialog } from "@/components/ui/dialog";
-import { Menu, menuItemClass } from "@/components/ui/menu";
+import { Menu, MenuItem, menuItemClass } from "@/components/ui/menu";
 import { MySettings, type MySettingsData } from "@/components/two-factor/my-settings";
 
 /** The frame of every signed-in page: navigation, and the profile menu at the top right. */
@@ -42,17 +42,9 @@ export function AppHeader({
         >
           {(close) => (
             <>
-              <button
-                type="button"
-                role="menuitem"
-                className={menuItemClass}
-                onClick={() => {
-                  close();
-                  setSettingsOpen(true);
-                }}
-              >
+              <MenuItem close={close} onSelect={() => setSettingsOpen(true)}>
                 My Settings
-              </button>
+              </MenuItem>
               <form action={signOutAction}>
                 <button type="submit" role="menuitem" className={menuItemClass}>
                   Sign out

@@ -65,3 +65,20 @@ export function Menu({
 
 export const menuItemClass =
   "block w-full px-4 py-2 text-left text-sm hover:bg-slate-100 focus:bg-slate-100 focus:outline-none dark:hover:bg-slate-800 dark:focus:bg-slate-800";
+
+/** A menu entry that closes the menu, then acts. */
+export function MenuItem({ close, onSelect, children }: { close: () => void; onSelect: () => void; children: React.ReactNode }) {
+  return (
+    <button
+      type="button"
+      role="menuitem"
+      className={menuItemClass}
+      onClick={() => {
+        close();
+        onSelect();
+      }}
+    >
+      {children}
+    </button>
+  );
+}

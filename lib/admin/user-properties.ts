@@ -1,8 +1,9 @@
 import "server-only";
 import { and, count, eq, ne } from "drizzle-orm";
-import type { Database, Executor, Transaction } from "@/db";
+import type { Database, Executor } from "@/db";
 import { totpCredentials, trustedBrowsers, users } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
+import { hasAnotherAdmin } from "@/lib/admin/set-user-role";
 import { endSessions, removeTwoFactor } from "@/lib/two-factor/enrollment";
 
 /** What the User properties dialog shows. Never a secret or a code. */
@@ -90,12 +91,6 @@ export async function updateUserProperties(
     await recordEvent(tx, "user.changed", who, context, changes(current, input));
     return { ok: true };
   });
-}
-
-/** Locks every admin row first, so two admins demoting each other at once cannot both succeed. */
-async function hasAnotherAdmin(tx: Transaction, userId: string): Promise<boolean> {
-  const admins = await tx.select({ id: users.id }).from(users).where(eq(users.role, "admin")).for("update");
-  return admins.some((a) => a.id !== userId);
 }
 
 function changes(current: UserProperties, input: PropertiesInput): Record<string, string | boolean> {

@@ -76,8 +76,9 @@ export async function completeSignIn(
     let trustToken: string | undefined;
     const result = await finish(db, input.challenge, user, context, { factor: "totp" }, async (tx) => {
       if (!(await consumeTimeStep(tx, user.id, check.timeStep))) return false;
+      if (!input.trust) return true; // the common case reads no settings on this hot path
       const settings = await getSettings(tx);
-      if (input.trust && settings.trustBrowserEnabled) trustToken = await trustBrowser(tx, user.id, settings.trustBrowserDays, context);
+      if (settings.trustBrowserEnabled) trustToken = await trustBrowser(tx, user.id, settings.trustBrowserDays, context);
       return true;
     });
     // Lost the compare-and-set: the same code was just accepted by a parallel request.

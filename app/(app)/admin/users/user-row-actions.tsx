@@ -1,6 +1,6 @@
 "use client";
 import { useState } from "react";
-import { Menu, menuItemClass } from "@/components/ui/menu";
+import { Menu, MenuItem } from "@/components/ui/menu";
 import { UserPropertiesDialog } from "./user-properties-dialog";
 
 /** The Actions button of one row: a menu with Edit, which opens User properties. */
@@ -16,17 +16,9 @@ export function UserRowActions({ userId, userName }: { userId: string; userName:
         }
       >
         {(close) => (
-          <button
-            type="button"
-            role="menuitem"
-            className={menuItemClass}
-            onClick={() => {
-              close();
-              setEditing(true);
-            }}
-          >
+          <MenuItem close={close} onSelect={() => setEditing(true)}>
             Edit
-          </button>
+          </MenuItem>
         )}
       </Menu>
       {editing ? <UserPropertiesDialog userId={userId} onClose={() => setEditing(false)} /> : null}
