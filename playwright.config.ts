@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { defineConfig, devices } from "@playwright/test";
+import { defineConfig, devices, type Project } from "@playwright/test";
 
 /**
  * End-to-end tests against the production build (`next build` first).
@@ -50,7 +50,8 @@ export default defineConfig({
     stdout: "pipe",
     gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
   })),
-  projects: servers.flatMap((server) => [
+  projects: [
+    ...servers.flatMap((server): Project[] => [
     {
       name: `${server.name}-first-run`,
       testMatch: /first-run\.spec\.ts/,
@@ -79,5 +80,15 @@ export default defineConfig({
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },
     },
-  ]),
+    ]),
+    // Attacks and faults that need servers of their own (two instances, a killed server, a restarted
+    // database): tests/system starts them itself, after the shared servers' suites are done.
+    {
+      name: "system",
+      testDir: "./tests/system",
+      testMatch: /\.spec\.ts$/,
+      dependencies: servers.map((server) => `${server.name}-instance-settings`),
+      metadata: { server: "own" },
+    },
+  ],
 });
