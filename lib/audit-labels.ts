@@ -12,6 +12,8 @@ export const AUDIT_EVENT_LABELS: Record<string, string> = {
   "recovery_codes.regenerated": "New recovery codes",
   "trusted_browser.added": "Browser trusted",
   "trusted_browser.removed": "Trusted browser removed",
+  "password.changed": "Password changed",
+  "sessions.ended": "Signed out everywhere",
   "settings.changed": "Settings changed",
   "user.created": "User added",
   "user.changed": "User changed",

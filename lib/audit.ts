@@ -18,6 +18,8 @@ export const AUDIT_EVENTS = [
   "recovery_codes.regenerated",
   "trusted_browser.added",
   "trusted_browser.removed",
+  "password.changed",
+  "sessions.ended",
   "settings.changed",
   "user.created",
   "user.changed",

@@ -1,6 +1,7 @@
 "use client";
 import { useActionState, useEffect, useState } from "react";
 import { Button } from "@/components/ui/button";
+import { AccountSecurity, ChangePasswordForm } from "@/components/two-factor/account-security";
 import { CodeForm } from "@/components/two-factor/code-form";
 import { Enrollment } from "@/components/two-factor/enrollment";
 import { RecoveryCodesPanel } from "@/components/two-factor/recovery-codes-panel";
@@ -24,7 +25,7 @@ export type MySettingsData = {
   recoveryCodesLeft: number;
 };
 
-type View = "overview" | "enroll" | "disable" | "recovery";
+type View = "overview" | "enroll" | "disable" | "recovery" | "password";
 
 const ENROLLMENT_ACTIONS = { start: startEnrollmentAction, confirm: confirmEnrollmentAction, finish: refreshAfterEnrollmentAction };
 
@@ -39,6 +40,7 @@ export function MySettings({ data }: { data: MySettingsData }) {
   if (view === "enroll") return <Enrollment actions={ENROLLMENT_ACTIONS} onFinished={() => back("Two-factor authentication is enabled.")} onCancel={() => back()} />;
   if (view === "disable") return <DisableForm onDone={back} />;
   if (view === "recovery") return <RecoveryCodes left={data.recoveryCodesLeft} onDone={back} />;
+  if (view === "password") return <ChangePasswordForm onDone={back} />;
   return (
     <div className="flex flex-col gap-5">
       <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
@@ -60,6 +62,7 @@ export function MySettings({ data }: { data: MySettingsData }) {
         </p>
       ) : null}
       {data.enabled ? <TrustedBrowsers /> : null}
+      <AccountSecurity onChangePassword={() => setView("password")} />
       <SecurityActivity />
     </div>
   );

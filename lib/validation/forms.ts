@@ -40,6 +40,11 @@ export const instanceSecuritySchema = z.object({
     .max(90, { error: "Enter a grace period from 0 to 90 days." }),
 });
 
+export const passwordChangeSchema = z.object({
+  currentPassword: passwordField,
+  newPassword: newPasswordField,
+});
+
 /** The first message of each field, for forms. */
 export function fieldErrors(error: z.ZodError): Record<string, string[]> {
   return z.flattenError(error).fieldErrors as Record<string, string[]>;

@@ -28,6 +28,9 @@ export const MESSAGES = {
   lastAdmin: "This is the last administrator: make someone else an administrator first.",
   confirmationRequired: "Enter your authentication code or password to confirm.",
   confirmationFailed: "That did not match. Try again.",
+  currentPasswordWrong: "Your current password is not correct.",
+  tooManyAttempts: "Too many attempts. Try again later.",
+  passwordChanged: "Password changed. You were signed out everywhere else.",
 } as const;
 
 export type Message = (typeof MESSAGES)[keyof typeof MESSAGES];

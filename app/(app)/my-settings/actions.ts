@@ -4,7 +4,7 @@ import { revalidatePath } from "next/cache";
 import { users } from "@/db/schema";
 import { recentEventsFor } from "@/lib/audit-log";
 import { currentUser } from "@/lib/auth/session";
-import { updateSession } from "@/lib/auth/next-auth";
+import { signOut, updateSession } from "@/lib/auth/next-auth";
 import { sessionGrant } from "@/lib/auth/session-grant";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
@@ -12,7 +12,9 @@ import { confirmEnrollment, startEnrollment, type EnrollmentError } from "@/lib/
 import { qrCodeSvg } from "@/lib/two-factor/qr-code";
 import { disableTwoFactor, regenerateRecoveryCodes } from "@/lib/two-factor/manage";
 import type { CurrentCodeResult } from "@/lib/two-factor/current-code";
-import { fieldErrors, totpStepSchema, userIdSchema } from "@/lib/validation/forms";
+import { fieldErrors, passwordChangeSchema, totpStepSchema, userIdSchema } from "@/lib/validation/forms";
+import { changePassword, type PasswordChangeResult } from "@/lib/account/password";
+import { signOutEverywhere } from "@/lib/account/sessions";
 import { forgetTrustedBrowsers, listTrustedBrowsers } from "@/lib/two-factor/trusted-browsers";
 import type { CodesState, EnrollmentStart } from "@/lib/validation/enrollment-states";
 import { MESSAGES, type FormState } from "@/lib/validation/messages";
@@ -75,6 +77,41 @@ export async function regenerateRecoveryCodesAction(_prev: CodesState, formData:
   const result = await regenerateRecoveryCodes(await getDb(), user.id, parsed.data.code, await requestContext());
   if (!result.ok) return { status: "error", message: CURRENT_CODE_MESSAGES[result.error] };
   return { status: "success", recoveryCodes: result.recoveryCodes };
+}
+
+const PASSWORD_MESSAGES: Record<Exclude<PasswordChangeResult, "ok">, string> = {
+  wrong_password: MESSAGES.currentPasswordWrong,
+  rate_limited: MESSAGES.tooManyAttempts,
+  not_found: MESSAGES.notAllowed,
+};
+
+/** Change password: the current one first; every other session and trusted browser ends. */
+export async function changePasswordAction(_prev: FormState, formData: FormData): Promise<FormState> {
+  const user = await currentUser();
+  if (!user) return NOT_ALLOWED;
+  const parsed = passwordChangeSchema.safeParse({
+    currentPassword: formData.get("currentPassword") ?? undefined,
+    newPassword: formData.get("newPassword") ?? undefined,
+  });
+  if (!parsed.success) {
+    const errors = fieldErrors(parsed.error);
+    return { status: "error", message: errors.currentPassword?.[0] ?? errors.newPassword?.[0] ?? MESSAGES.invalidRequest, fieldErrors: errors };
+  }
+  const { currentPassword, newPassword } = parsed.data;
+  const result = await changePassword(await getDb(), user.id, currentPassword, newPassword, await requestContext());
+  if (result !== "ok") {
+    const field = result === "wrong_password" ? { currentPassword: [PASSWORD_MESSAGES[result]] } : undefined;
+    return { status: "error", message: PASSWORD_MESSAGES[result], fieldErrors: field };
+  }
+  await keepThisSession(user.id);
+  return { status: "success", message: MESSAGES.passwordChanged };
+}
+
+/** Sign out everywhere: every session of the user ends, this one too. */
+export async function signOutEverywhereAction(): Promise<void> {
+  const user = await currentUser();
+  if (user) await signOutEverywhere(await getDb(), user.id, await requestContext());
+  await signOut({ redirectTo: "/login" });
 }
 
 /** After enrollment completes (Done): refresh what the layout shows. */

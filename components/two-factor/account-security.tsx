@@ -1,0 +1,61 @@
+"use client";
+import { useActionState, useEffect } from "react";
+import { Button, SubmitButton } from "@/components/ui/button";
+import { Field } from "@/components/ui/field";
+import { FormMessage } from "@/components/ui/form-message";
+import { changePasswordAction, signOutEverywhereAction } from "@/app/(app)/my-settings/actions";
+import type { FormState } from "@/lib/validation/messages";
+
+/** My Settings → Password and sessions: the two things a person does when they fear someone has their account. */
+export function AccountSecurity({ onChangePassword }: { onChangePassword: () => void }) {
+  return (
+    <section aria-labelledby="account-heading" className="flex flex-col gap-2">
+      <h3 id="account-heading" className="text-sm font-semibold">
+        Password and sessions
+      </h3>
+      <div className="flex flex-wrap gap-2">
+        <Button variant="secondary" onClick={onChangePassword}>
+          Change password
+        </Button>
+        <form action={signOutEverywhereAction}>
+          <SubmitButton variant="secondary">Sign out everywhere</SubmitButton>
+        </form>
+      </div>
+    </section>
+  );
+}
+
+/** Current password, then the new one; other sessions and trusted browsers end with the old password. */
+export function ChangePasswordForm({ onDone }: { onDone: (message?: string) => void }) {
+  const [state, action] = useActionState<FormState, FormData>(changePasswordAction, { status: "idle" });
+  useEffect(() => {
+    if (state.status === "success") onDone(state.message);
+  }, [state, onDone]);
+  const errors = state.status === "error" ? state.fieldErrors : undefined;
+  return (
+    <div className="flex flex-col gap-3">
+      <h3 className="font-semibold">Change password</h3>
+      <form action={action} className="flex flex-col gap-3" noValidate>
+        <Field label="Current password" name="currentPassword" type="password" autoComplete="current-password" required errors={errors?.currentPassword} />
+        <Field
+          label="New password"
+          name="newPassword"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={8}
+          maxLength={128}
+          hint="At least 8 characters. Every other session and trusted browser will be signed out."
+          errors={errors?.newPassword}
+        />
+        <FormMessage state={state.status === "error" && !errors?.currentPassword && !errors?.newPassword ? state : { status: "idle" }} />
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={() => onDone()}>
+            Cancel
+          </Button>
+          <SubmitButton>Change password</SubmitButton>
+        </div>
+      </form>
+    </div>
+  );
+}
