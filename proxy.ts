@@ -6,6 +6,8 @@ import { NextResponse, type NextRequest } from "next/server";
  * itself; removing this file must not open anything.
  */
 export function proxy(request: NextRequest) {
+  // The attack suite starts a server with PROXY_BYPASS=1 to show that nothing opens without this file.
+  if (process.env.PROXY_BYPASS === "1") return NextResponse.next();
   const hasSession = request.cookies.getAll().some((c) => c.name.endsWith("authjs.session-token"));
   if (hasSession) return NextResponse.next();
   const url = request.nextUrl.clone();

@@ -1,10 +1,8 @@
 import "server-only";
 import { cookies } from "next/headers";
+import { secureCookies } from "@/lib/auth/cookie-security";
 import { TRUST_COOKIE, TRUST_DAYS_MAX } from "@/lib/two-factor/trusted-browsers";
 
-function secure(): boolean {
-  return (process.env.AUTH_URL ?? "").startsWith("https://") || process.env.COOKIE_SECURE === "true";
-}
 
 /**
  * HttpOnly, SameSite=Lax, Secure on https. The cookie may outlive the trust:
@@ -14,7 +12,7 @@ export async function setTrustCookie(token: string): Promise<void> {
   (await cookies()).set(TRUST_COOKIE, token, {
     httpOnly: true,
     sameSite: "lax",
-    secure: secure(),
+    secure: await secureCookies(),
     path: "/",
     maxAge: TRUST_DAYS_MAX * 24 * 60 * 60,
   });

@@ -116,6 +116,7 @@ export async function signOutEverywhereAction(): Promise<void> {
 
 /** After enrollment completes (Done): refresh what the layout shows. */
 export async function refreshAfterEnrollmentAction(): Promise<void> {
+  if (!(await currentUser())) return;
   revalidatePath("/", "layout");
 }
 
