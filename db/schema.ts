@@ -129,6 +129,23 @@ export const trustedBrowsers = pgTable(
  * Fixed-window failure counters shared by every app instance
  * (password step per account and per IP).
  */
+/**
+ * Sessions signed out before their 12 hours were up. A session is a signed
+ * JWT in a cookie; without this list a copy of the cookie would outlive the
+ * sign-out. Rows are useless after `expiresAt` and are deleted then.
+ */
+export const endedSessions = pgTable(
+  "ended_sessions",
+  {
+    sessionId: text("session_id").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("ended_sessions_expires_idx").on(t.expiresAt)],
+);
+
 export const rateLimits = pgTable("rate_limits", {
   key: text("key").primaryKey(),
   count: integer("count").notNull(),

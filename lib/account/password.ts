@@ -36,7 +36,7 @@ export async function changePassword(
   }
   const passwordHash = await hashPassword(newPassword);
   await db.transaction(async (tx) => {
-    await tx.update(users).set({ passwordHash }).where(eq(users.id, userId));
+    await tx.update(users).set({ passwordHash, passwordChangedAt: new Date() }).where(eq(users.id, userId));
     await endSessions(tx, userId);
     await forgetTrustedBrowsers(tx, userId, null, userId, context, "password_changed");
     await recordEvent(tx, "password.changed", { actorUserId: userId, targetUserId: userId }, context);

@@ -1,4 +1,5 @@
 import "server-only";
+import { randomUUID } from "node:crypto";
 import NextAuth, { type NextAuthConfig } from "next-auth";
 import Credentials from "next-auth/providers/credentials";
 import { eq } from "drizzle-orm";
@@ -8,6 +9,7 @@ import { secrets } from "@/lib/env";
 import { SecondStepFailed } from "@/lib/auth/errors";
 import { completeSignIn, type SecondStepMethod } from "@/lib/auth/second-step";
 import { isValidSessionGrant } from "@/lib/auth/session-grant";
+import { endSession, sessionEnded } from "@/lib/auth/ended-sessions";
 import { contextFromHeaders } from "@/lib/request-context";
 import { setTrustCookie } from "@/lib/auth/trust-cookie";
 
@@ -52,16 +54,17 @@ function config(): NextAuthConfig {
       async jwt({ token, user, trigger, session }) {
         if (user) {
           // Sign-in: only reached through authorize(), i.e. after the second step.
-          return { sub: user.id, sv: user.sessionVersion, authTime: Math.floor(Date.now() / 1000) };
+          // sid names this session, so that signing out can end it alone (lib/auth/ended-sessions.ts).
+          return { sub: user.id, sid: randomUUID(), sv: user.sessionVersion, authTime: Math.floor(Date.now() / 1000) };
         }
         const age = Math.floor(Date.now() / 1000) - Number(token.authTime);
-        if (!token.sub || typeof token.sv !== "number" || !(age >= 0 && age < SESSION_MAX_AGE_SECONDS)) return null;
+        if (!token.sub || typeof token.sid !== "string" || typeof token.sv !== "number" || !(age >= 0 && age < SESSION_MAX_AGE_SECONDS)) return null;
         const db = await getDb();
         const [row] = await db
-          .select({ sessionVersion: users.sessionVersion, name: users.name, email: users.email, role: users.role })
+          .select({ sessionVersion: users.sessionVersion, name: users.name, email: users.email, role: users.role, ended: sessionEnded(token.sid) })
           .from(users)
           .where(eq(users.id, token.sub));
-        if (!row) return null;
+        if (!row || row.ended) return null;
         const grant = (session as { grant?: unknown } | undefined)?.grant;
         if (trigger === "update" && isValidSessionGrant(grant, token.sub, row.sessionVersion)) {
           token.sv = row.sessionVersion;
@@ -78,6 +81,15 @@ function config(): NextAuthConfig {
           role: token.role === "admin" ? "admin" : "user",
         } as typeof session.user;
         return session;
+      },
+    },
+    events: {
+      // Sign out ends this session for good, copies of its cookie included.
+      async signOut(message) {
+        const token = "token" in message ? message.token : null;
+        if (!token?.sub || typeof token.sid !== "string") return;
+        const expiresAt = new Date((Number(token.authTime) + SESSION_MAX_AGE_SECONDS) * 1000);
+        await endSession(await getDb(), token.sid, token.sub, expiresAt);
       },
     },
     logger: {

@@ -16,6 +16,8 @@ export function safeCallbackPath(value: unknown): string {
     return "/";
   }
   if (!path.startsWith("/") || path.startsWith("//") || path.includes("\\")) return "/";
+  // Encoded, "/%2F%2Fevil" is only a missing page here, but a proxy or a later decode could make it "//evil".
+  if (/%(2f|5c)/i.test(path.split(/[?#]/)[0])) return "/";
   if (/[\u0000-\u001f\u007f]/.test(path)) return "/";
   if (path.startsWith("/login") || path.startsWith("/api/")) return "/";
   return path;
