@@ -2,14 +2,20 @@ import "server-only";
 import { headers } from "next/headers";
 
 /**
- * Whether our own cookies (challenge, trusted browser) get `Secure`. Auth.js
- * marks its session cookie Secure when the request arrived over https (it
- * trusts X-Forwarded-Proto behind a proxy); ours follow the same rule, plus
- * an https AUTH_URL or COOKIE_SECURE=true. A client can only make its own
- * cookies stricter with the header, never weaker.
+ * Whether cookies get `Secure` (and Auth.js's the __Secure- prefix): when the
+ * request arrived over https (X-Forwarded-Proto from the proxy in front), or
+ * AUTH_URL is https, or COOKIE_SECURE=true. One rule for Auth.js's cookies
+ * and ours (challenge, trusted browser), so that an AUTH_URL left at http
+ * behind a TLS proxy does not quietly send the session cookie in clear. A
+ * client can only make its own cookies stricter with the header.
  */
-export async function secureCookies(): Promise<boolean> {
+export function secureCookiesFor(requestHeaders: Headers | null): boolean {
   if ((process.env.AUTH_URL ?? "").startsWith("https://") || process.env.COOKIE_SECURE === "true") return true;
-  const proto = (await headers()).get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
+  const proto = requestHeaders?.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
   return proto === "https";
+}
+
+/** The same, for the request being handled. */
+export async function secureCookies(): Promise<boolean> {
+  return secureCookiesFor(await headers());
 }

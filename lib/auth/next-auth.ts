@@ -12,6 +12,8 @@ import { isValidSessionGrant } from "@/lib/auth/session-grant";
 import { endSession, sessionEnded } from "@/lib/auth/ended-sessions";
 import { contextFromHeaders } from "@/lib/request-context";
 import { setTrustCookie } from "@/lib/auth/trust-cookie";
+import { secureCookiesFor } from "@/lib/auth/cookie-security";
+import { headers } from "next/headers";
 
 /** NIST SP 800-63B-4 §2.2.3 (AAL2): re-authenticate at least every 12 hours, whatever the activity. */
 export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
@@ -27,10 +29,11 @@ declare module "next-auth" {
   }
 }
 
-function config(): NextAuthConfig {
+function config(useSecureCookies: boolean): NextAuthConfig {
   return {
     secret: secrets().authSecret,
     trustHost: true,
+    useSecureCookies,
     session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
     pages: { signIn: "/login", error: "/login" },
     providers: [
@@ -105,4 +108,16 @@ function config(): NextAuthConfig {
   };
 }
 
-export const { handlers, auth, signIn, signOut, unstable_update: updateSession } = NextAuth(() => config());
+/** Route handlers pass their request; server actions and pages do not, and their headers come from next/headers. */
+async function requestHeaders(request: { headers: Headers } | undefined): Promise<Headers | null> {
+  if (request?.headers) return request.headers;
+  try {
+    return await headers();
+  } catch {
+    return null; // outside a request
+  }
+}
+
+export const { handlers, auth, signIn, signOut, unstable_update: updateSession } = NextAuth(async (request) =>
+  config(secureCookiesFor(await requestHeaders(request))),
+);

@@ -142,8 +142,12 @@ test("session cookie sent over plain http: behind an https proxy every cookie is
   });
   await signInWithCode(page, user, (await freshCode(enrolled.secret, enrolled.lastStep)).code);
   await expect(page.getByRole("heading", { name: /Welcome/ })).toBeVisible();
-  // Ours (the sign-in challenge) as well as Auth.js's: every cookie that carries a value is Secure.
-  const setting = setCookies.flatMap((h) => h.split("\n")).filter((c) => !/^[^=]+=;/.test(c) && !/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(c));
+  // Ours (the sign-in challenge) as well as Auth.js's: every cookie that carries a secret is Secure.
+  // (Auth.js's callback-url cookie holds only a URL: not a secret.)
+  const setting = setCookies
+    .flatMap((h) => h.split("\n"))
+    .filter((c) => /^[^=]*(session-token|signin-challenge|trusted-browser|csrf-token)=/.test(c))
+    .filter((c) => !/^[^=]+=;/.test(c) && !/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(c));
   expect(setting.some((c) => c.startsWith("signin-challenge="))).toBe(true);
   for (const cookie of setting) expect(cookie, cookie.split("=")[0]).toMatch(/;\s*Secure/i);
   const cookies = await context.cookies();
