@@ -11,7 +11,7 @@ try {
   report = null;
 }
 if (!report || report.error || !report.metadata) {
-  const reason = report?.error?.summary ?? run.stderr.split("\n").find((l) => l.includes("error")) ?? "no report";
+  const reason = report?.message ?? report?.error?.summary ?? "no report";
   console.warn(`[audit] WARNING: npm's advisory service could not be reached (${reason.trim()}); production dependencies NOT audited.`);
   process.exit(0);
 }
