@@ -17,7 +17,7 @@ import {
   totpRow,
 } from "./support/fixtures";
 
-const PARALLEL = 15;
+const PARALLEL = 50;
 const successes = (results: SecondStepResult[]) => results.filter((r) => r.ok).length;
 
 /**
