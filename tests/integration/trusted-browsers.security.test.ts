@@ -8,7 +8,7 @@ import { sha256Hex } from "@/lib/crypto";
 import { getSettings } from "@/lib/settings";
 import { confirmEnrollment, startEnrollment } from "@/lib/two-factor/enrollment";
 import { disableTwoFactor } from "@/lib/two-factor/manage";
-import { describeBrowser } from "@/lib/two-factor/trusted-browsers";
+import { describeBrowser, forgetTrustedBrowsers } from "@/lib/two-factor/trusted-browsers";
 import { testDrivers, useTestDatabase } from "./support/databases";
 import { codeAt, CONTEXT, enrolledUser, newUser, openChallenge, rewindLastUsedStep, type EnrolledUser } from "./support/fixtures";
 
@@ -58,6 +58,14 @@ describe.each(testDrivers())("trusted browsers on %s", (driver) => {
     const alice = await trustedUser();
     const bob = await enrolledUser(t.db);
     expect(await signInTrusted(bob, alice.token)).toEqual({ ok: false, error: "not_trusted" });
+  });
+
+  it("a forged browser id cannot remove another user's trusted browser (Remove acts on the caller's own only)", async () => {
+    const alice = await trustedUser();
+    const mallory = await enrolledUser(t.db);
+    const [aliceBrowser] = await t.db.select().from(trustedBrowsers).where(eq(trustedBrowsers.userId, alice.id));
+    expect(await forgetTrustedBrowsers(t.db, mallory.id, aliceBrowser.id, mallory.id, CONTEXT, "removed_by_user")).toBe(0);
+    expect((await signInTrusted(alice, alice.token)).ok).toBe(true);
   });
 
   it("a forged or unknown token is refused", async () => {
