@@ -1,7 +1,10 @@
 import "server-only";
 import { databaseHandle } from "@/lib/db";
 import { dataDir, databaseUrl, secrets } from "@/lib/env";
+import { sweepExpired } from "@/lib/maintenance";
 import { issueSetupToken } from "@/lib/setup";
+
+const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 /**
  * Runs once per server process before any request (instrumentation.ts):
@@ -17,6 +20,10 @@ export async function startServer(): Promise<void> {
     console.log(`[start] database: ${where}, migrations applied`);
     const token = await issueSetupToken(handle.db);
     if (token) console.log(`[setup] No users yet. Create the administrator at: ${publicUrl()}/setup?token=${token}`);
+    // Expired rows are only clutter (every check already ignores them); an hourly sweep keeps tables small.
+    const sweep = () => sweepExpired(handle.db).catch((error) => console.error("[sweep] failed:", error instanceof Error ? error.message : error));
+    void sweep();
+    setInterval(sweep, SWEEP_EVERY_MS).unref();
     const close = () => void handle.close().finally(() => process.exit(0));
     process.once("SIGTERM", close);
     process.once("SIGINT", close);
