@@ -146,7 +146,7 @@ if (process.env.DATABASE_URL) {
             await passwordStep(client, ADMIN.email, ADMIN.password).catch(() => null);
             return sessionEmail(client).catch(() => null);
           },
-          { timeout: 10_000, intervals: [250] },
+          { timeout: 8_000, intervals: [250] },
         )
         .toBe(ADMIN.email);
       console.log(`[faults] sign-in works again ${Date.now() - backAt} ms after PostgreSQL is back`);
