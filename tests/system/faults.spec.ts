@@ -31,8 +31,14 @@ function resources() {
 }
 
 /** Starts a server whose log is attached to the test's report (the first place to look when it fails). */
-async function ownServer(port: number, storage: Storage, owned: ReturnType<typeof resources>, cleanup: (s: Server) => Promise<void>) {
-  const server = await startServer(port, storage);
+async function ownServer(
+  port: number,
+  storage: Storage,
+  owned: ReturnType<typeof resources>,
+  cleanup: (s: Server) => Promise<void>,
+  env: Record<string, string> = {},
+) {
+  const server = await startServer(port, storage, env);
   owned.add(server, async (s) => {
     await cleanup(s);
     await test.info().attach(`server-${port}-${s.pid}.log`, { body: s.log(), contentType: "text/plain" });
@@ -108,10 +114,12 @@ if (process.env.DATABASE_URL) {
       const cluster = owned.add(await startPrivatePostgres(55432), (c) => c.remove());
       const storage: Storage = { databaseUrl: cluster.url() };
       cli(storage, "create-user", "--email", ADMIN.email, "--password", ADMIN.password, "--admin");
-      const server = await ownServer(3211, storage, owned, (s) => s.stop());
+      // A small pool, so that every connection is certainly reused after the restarts.
+      const server = await ownServer(3211, storage, owned, (s) => s.stop(), { DATABASE_POOL_MAX: "4" });
       const admin = await adminClient(server, owned);
 
-      // Steady load: three writers adding users back to back; a write counts only when the server said so.
+      // Steady load: six writers adding users back to back (each in a transaction, so that some are
+      // open when the connections drop); a write counts only when the server said so.
       type Outcome = { email: string; ok: boolean; ms: number; error?: string };
       const outcomes: Outcome[] = [];
       let loading = true;
@@ -127,7 +135,7 @@ if (process.env.DATABASE_URL) {
           if (!outcomes.at(-1)!.ok) await sleep(100);
         }
       };
-      const writers = [writer(), writer(), writer()];
+      const writers = Array.from({ length: 6 }, writer);
 
       await sleep(2_000);
       await cluster.restart("fast");
@@ -159,8 +167,8 @@ if (process.env.DATABASE_URL) {
       const acknowledged = outcomes.filter((o) => o.ok).map((o) => o.email);
       expect(failed.length, "the outages were felt").toBeGreaterThan(0);
       expect(acknowledged.length, "the writes resumed").toBeGreaterThan(acknowledgedBefore);
-      // Refused or failed, but answered: nothing waited anywhere near the client's 15 s timeout.
-      expect(failed.filter((o) => o.ms > 10_000)).toEqual([]);
+      // Refused or failed, but answered at once: nothing waited on a dead (or wedged) connection.
+      expect(outcomes.filter((o) => o.ms > 5_000)).toEqual([]);
 
       const sql = postgres(cluster.url(), { max: 1, onnotice: () => {} });
       try {
@@ -195,15 +203,14 @@ if (process.env.DATABASE_URL) {
       const confirming = callAction(client, "confirmEnrollmentAction", { before: [{ status: "idle" }], form: { code: totp(secret) } }).catch(
         (error: unknown) => ({ status: 0, body: String(error), redirectedTo: null }),
       );
-      // Waiting on a lock, and already holding its write on totp_credentials (i.e. mid-way).
+      // The confirmation waits at `update "users"`: its credential update (the statement before) is done.
       await expect
         .poll(
           async () =>
             (
               await sql<{ n: number }[]>`
-                select count(*)::int as n from pg_stat_activity a join pg_locks l on l.pid = a.pid
-                where a.wait_event_type = 'Lock' and a.query ilike 'update "users"%'
-                  and l.granted and l.relation = 'totp_credentials'::regclass and l.mode = 'RowExclusiveLock'`
+                select count(*)::int as n from pg_stat_activity
+                where wait_event_type = 'Lock' and query ilike 'update "users"%'`
             )[0].n,
           { timeout: 15_000 },
         )
