@@ -9,7 +9,8 @@ export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type Executor = Database | Transaction;
 
 export type DatabaseHandle = {
-  db: Database;
+  /** May be a new pool after a PostgreSQL outage: read it per use, do not keep it. */
+  readonly db: Database;
   driver: "pglite" | "postgres";
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -37,8 +38,8 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
   const { migrate } = await import("drizzle-orm/postgres-js/migrator");
   type Pool = { client: ReturnType<typeof postgres>; db: Database; tainted: boolean; createdAt: number };
 
-  // postgres.js 3.4.9 has no reconnect bug-free after a connection drops *inside a transaction*: it
-  // issues the ROLLBACK on the dead socket (uncaught "Cannot read properties of null (reading
+  // postgres.js 3.4.9 mishandles a connection that drops *inside a transaction*: it writes the
+  // ROLLBACK to the dead socket (uncaught "Cannot read properties of null (reading
   // 'write')", porsager/postgres#1154, #1208, fix PR #1168 unreleased) and that connection object
   // keeps a stale write timer, so its next connection never sends its startup message and waits
   // out connect_timeout, again and again. No option avoids it, so a connection that closes without
