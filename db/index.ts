@@ -9,7 +9,8 @@ export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type Executor = Database | Transaction;
 
 export type DatabaseHandle = {
-  db: Database;
+  /** May be a new pool after a PostgreSQL outage: read it per use, do not keep it. */
+  readonly db: Database;
   driver: "pglite" | "postgres";
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -24,14 +25,65 @@ export async function openDatabase(options: { url: string | null; dataDir: strin
   return options.url ? openPostgres(options.url) : openPglite(options.dataDir);
 }
 
+/** Whole-pool rotation (postgres.js's own per-connection max_lifetime is off: see openPostgres). */
+const POOL_LIFETIME_MS = 30 * 60 * 1000;
+/** During an outage every failed connect closes a connection: at most one new pool a second. */
+const POOL_REPLACE_MIN_INTERVAL_MS = 1000;
+/** An old pool's requests in flight get this long to finish before it is ended. */
+const POOL_DRAIN_MS = 10_000;
+
 async function openPostgres(url: string): Promise<DatabaseHandle> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
   const { migrate } = await import("drizzle-orm/postgres-js/migrator");
-  const client = postgres(url, { max: Number(process.env.DATABASE_POOL_MAX || 10), onnotice: () => {} });
-  const db = drizzle(client, { schema });
+  type Pool = { client: ReturnType<typeof postgres>; db: Database; tainted: boolean; createdAt: number };
+
+  // postgres.js 3.4.9 mishandles a connection that drops *inside a transaction*: it writes the
+  // ROLLBACK to the dead socket (uncaught "Cannot read properties of null (reading
+  // 'write')", porsager/postgres#1154, #1208, fix PR #1168 unreleased) and that connection object
+  // keeps a stale write timer, so its next connection never sends its startup message and waits
+  // out connect_timeout, again and again. No option avoids it, so a connection that closes without
+  // being asked to (server restart, crash, network) taints its whole pool, and the next use of the
+  // database gets a fresh pool. Planned closes would look the same, hence no per-connection
+  // max_lifetime: the whole pool is rotated instead.
+  let closing = false;
+  const retired = new Set<Pool>();
+  const newPool = (): Pool => {
+    const pool = {} as Pool;
+    pool.client = postgres(url, {
+      max: Number(process.env.DATABASE_POOL_MAX || 10),
+      onnotice: () => {},
+      max_lifetime: null,
+      // The default backoff grows to 10–20 s after a few failed reconnects (an outage of seconds under
+      // load): the first request after PostgreSQL is back would wait that long. Retry within a second.
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+      connect_timeout: 10,
+      onclose: () => {
+        if (!closing && !retired.has(pool)) pool.tainted = true;
+      },
+    });
+    pool.db = drizzle(pool.client, { schema }) as unknown as Database;
+    pool.tainted = false;
+    pool.createdAt = Date.now();
+    return pool;
+  };
+  const retire = (pool: Pool) => {
+    retired.add(pool);
+    const timer = setTimeout(() => void pool.client.end({ timeout: 5 }).finally(() => retired.delete(pool)), POOL_DRAIN_MS);
+    timer.unref();
+  };
+  let current = newPool();
+
   return {
-    db: db as unknown as Database,
+    /** The current pool's database; read it per request (getDb()), not once for the process. */
+    get db() {
+      const age = Date.now() - current.createdAt;
+      if ((current.tainted && age >= POOL_REPLACE_MIN_INTERVAL_MS) || age >= POOL_LIFETIME_MS) {
+        retire(current);
+        current = newPool();
+      }
+      return current.db;
+    },
     driver: "postgres",
     async migrate() {
       const lockClient = postgres(url, { max: 1, onnotice: () => {} });
@@ -42,7 +94,10 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
         await lockClient.end();
       }
     },
-    close: () => client.end({ timeout: 5 }),
+    async close() {
+      closing = true;
+      await Promise.all([current, ...retired].map((pool) => pool.client.end({ timeout: 5 })));
+    },
   };
 }
 

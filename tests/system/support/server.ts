@@ -13,6 +13,10 @@ import postgres from "postgres";
 export type Server = {
   readonly url: string;
   readonly port: number;
+  /** The `next start` process: a restart of the same server would change it. */
+  readonly pid: number;
+  /** False once the process has exited (crashed, stopped or killed). */
+  running(): boolean;
   /** Everything the server printed so far. */
   log(): string;
   /** SIGTERM, and wait for the exit. */
@@ -50,6 +54,8 @@ export async function startServer(port: number, storage: Storage, extraEnv: Reco
   return {
     url,
     port,
+    pid: child.pid!,
+    running: () => child.exitCode === null && child.signalCode === null,
     log: () => output,
     async stop() {
       child.kill("SIGTERM");

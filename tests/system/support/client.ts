@@ -1,0 +1,133 @@
+import { request, type APIRequestContext } from "@playwright/test";
+import { generateSync } from "otplib";
+import { serverActionIds } from "../../e2e/fixtures/server-actions";
+
+/**
+ * A bare HTTP client of the app, the way a script (or an attacker) drives it:
+ * its own cookie jar, and server actions called by their id from the client
+ * bundles — no browser. Each call has a timeout, so a hung server fails the test.
+ */
+export type Client = APIRequestContext;
+
+export type Cookie = { name: string; value: string; domain: string; path: string; expires: number; httpOnly: boolean; secure: boolean; sameSite: "Strict" | "Lax" | "None" };
+
+/** `cookies`: a jar to start with (e.g. a cookie stolen from another client). */
+export function newClient(baseURL: string, options: { timeoutMs?: number; cookies?: Cookie[] } = {}): Promise<Client> {
+  return request.newContext({ baseURL, timeout: options.timeoutMs ?? 30_000, storageState: { cookies: options.cookies ?? [], origins: [] } });
+}
+
+let ids: Map<string, string> | undefined;
+
+function actionId(name: string): string {
+  ids ??= serverActionIds();
+  const id = ids.get(name);
+  if (!id) throw new Error(`${name} is not in the client bundles of .next (build first)`);
+  return id;
+}
+
+export type ActionReply = { status: number; body: string; redirectedTo: string | null };
+
+/**
+ * Posts server action `name` to `path` as React 19.3 does: arguments in field
+ * "0", a FormData argument as "$K1" with its fields under "_1_", sent before
+ * "0" (otherwise the server sees an empty form). The path matters for cookies scoped
+ * to it (the sign-in challenge lives at /login).
+ */
+export async function callAction(
+  client: Client,
+  name: string,
+  args: { before?: unknown[]; form?: Record<string, string> } = {},
+  path = "/",
+): Promise<ActionReply> {
+  // A FormData, not an object: an object would put the key "0" first whatever the insertion order.
+  const multipart = new FormData();
+  for (const [key, value] of Object.entries(args.form ?? {})) multipart.append(`_1_${key}`, value);
+  // Last, as React sends it: the server decodes "0" as soon as it streams in, seeing only the fields before it.
+  multipart.append("0", JSON.stringify([...(args.before ?? []), ...(args.form ? ["$K1"] : [])]));
+  const response = await client.post(path, {
+    headers: { "Next-Action": actionId(name), Accept: "text/x-component" },
+    multipart,
+    maxRedirects: 0,
+  });
+  return { status: response.status(), body: await response.text(), redirectedTo: response.headers()["x-action-redirect"] ?? null };
+}
+
+const IDLE = { status: "idle" };
+
+/** Sign-in step 1. Ends signed in (no code due) or with the challenge cookie set for step 2. */
+export function passwordStep(client: Client, email: string, password: string): Promise<ActionReply> {
+  return callAction(client, "passwordStepAction", { before: [IDLE], form: { step: "password", email, password, callbackUrl: "/" } }, "/login");
+}
+
+/** Sign-in step 2 with the challenge cookie of this client's jar. */
+export function codeStep(client: Client, code: string, method: "totp" | "recovery" = "totp"): Promise<ActionReply> {
+  return callAction(client, "codeStepAction", { before: [IDLE], form: { step: "code", method, code, callbackUrl: "/" } }, "/login");
+}
+
+/** The signed-in user's email according to the server, or null. */
+export async function sessionEmail(client: Client): Promise<string | null> {
+  const response = await client.get("/api/auth/session");
+  if (!response.ok()) return null;
+  const session = (await response.json()) as { user?: { email?: string } } | null;
+  return session?.user?.email ?? null;
+}
+
+/** Signs in a user who owes no second factor; throws if that did not give a session. */
+export async function signIn(client: Client, email: string, password: string): Promise<void> {
+  const reply = await passwordStep(client, email, password);
+  if ((await sessionEmail(client)) !== email) throw new Error(`sign-in of ${email} failed: ${reply.status} ${reply.body.slice(0, 300)}`);
+}
+
+/** Administration → Users → Add user, by the admin signed in on `client`. True only when the server acknowledged it. */
+export async function addUser(client: Client, user: { name: string; email: string; password: string }): Promise<boolean> {
+  const reply = await callAction(client, "addUserAction", { before: [IDLE], form: { ...user } });
+  return reply.status === 200 && reply.body.includes(`${user.name} was added.`);
+}
+
+const PERIOD_S = 30;
+
+/** The TOTP code of `secret` for the step containing `epochSeconds`. */
+export function totp(secret: string, epochSeconds = Date.now() / 1000): string {
+  return generateSync({ secret, epoch: Math.floor(epochSeconds) });
+}
+
+/** Waits, if needed, until at least `marginS` seconds are left in the current 30 s step. */
+export async function awayFromStepEnd(marginS = 8): Promise<void> {
+  const left = PERIOD_S - ((Date.now() / 1000) % PERIOD_S);
+  if (left < marginS) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 200));
+}
+
+export type Enrolled = { secret: string; recoveryCodes: string[] };
+
+/**
+ * My Settings → Enable → Verify, for the user signed in on `client`. It
+ * confirms with the code of the *previous* step (accepted: one step of delay),
+ * so that the current step's code is still unused when the caller needs one.
+ */
+export async function enroll(client: Client): Promise<Enrolled> {
+  const start = await callAction(client, "startEnrollmentAction");
+  const secret = /"setupKey":"([A-Z2-7]+)"/.exec(start.body)?.[1];
+  if (!secret) throw new Error(`enrollment did not start: ${start.status} ${start.body.slice(0, 300)}`);
+  await awayFromStepEnd();
+  const confirm = await callAction(client, "confirmEnrollmentAction", { before: [IDLE], form: { code: totp(secret, Date.now() / 1000 - PERIOD_S) } });
+  const recoveryCodes = confirm.body.match(RECOVERY_CODE) ?? [];
+  if (recoveryCodes.length !== 10) throw new Error(`enrollment was not confirmed: ${confirm.status} ${confirm.body.slice(0, 300)}`);
+  return { secret, recoveryCodes };
+}
+
+export const RECOVERY_CODE = /\b[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}\b/g;
+
+/** A code that is certainly not valid now (neither step T nor T−1). */
+export function wrongCode(secret: string): string {
+  const now = Date.now() / 1000;
+  const valid = new Set([totp(secret, now), totp(secret, now - PERIOD_S), totp(secret, now + PERIOD_S)]);
+  for (let n = 0; ; n++) {
+    const candidate = String((123456 + n * 7919) % 1_000_000).padStart(6, "0");
+    if (!valid.has(candidate)) return candidate;
+  }
+}
+
+export function uniqueUser(prefix: string) {
+  const id = Math.random().toString(36).slice(2, 10);
+  return { name: `${prefix} ${id}`, email: `${prefix.toLowerCase()}-${id}@example.com`, password: `pw-${id}-long-enough` };
+}
