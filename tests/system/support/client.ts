@@ -1,6 +1,6 @@
 import { request, type APIRequestContext } from "@playwright/test";
 import { generateSync } from "otplib";
-import { serverActionIds } from "../../e2e/fixtures/server-actions";
+import { callServerAction, serverActionIds } from "../../e2e/fixtures/server-actions";
 
 /**
  * A bare HTTP client of the app, the way a script (or an attacker) drives it:
@@ -27,29 +27,14 @@ function actionId(name: string): string {
 
 export type ActionReply = { status: number; body: string; redirectedTo: string | null };
 
-/**
- * Posts server action `name` to `path` as React 19.3 does: arguments in field
- * "0", a FormData argument as "$K1" with its fields under "_1_", sent before
- * "0" (otherwise the server sees an empty form). The path matters for cookies scoped
- * to it (the sign-in challenge lives at /login).
- */
-export async function callAction(
+/** Posts server action `name` by its id, the way React does (see callServerAction), to `path`. */
+export function callAction(
   client: Client,
   name: string,
   args: { before?: unknown[]; form?: Record<string, string> } = {},
   path = "/",
 ): Promise<ActionReply> {
-  // A FormData, not an object: an object would put the key "0" first whatever the insertion order.
-  const multipart = new FormData();
-  for (const [key, value] of Object.entries(args.form ?? {})) multipart.append(`_1_${key}`, value);
-  // Last, as React sends it: the server decodes "0" as soon as it streams in, seeing only the fields before it.
-  multipart.append("0", JSON.stringify([...(args.before ?? []), ...(args.form ? ["$K1"] : [])]));
-  const response = await client.post(path, {
-    headers: { "Next-Action": actionId(name), Accept: "text/x-component" },
-    multipart,
-    maxRedirects: 0,
-  });
-  return { status: response.status(), body: await response.text(), redirectedTo: response.headers()["x-action-redirect"] ?? null };
+  return callServerAction(client, actionId(name), args, {}, path);
 }
 
 const IDLE = { status: "idle" };
