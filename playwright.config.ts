@@ -7,8 +7,10 @@ import { defineConfig, devices, type Project } from "@playwright/test";
  * DATABASE_URL is set. Each starts from an empty database.
  */
 const SYSTEM_CHROMIUM = "/usr/bin/chromium";
-const servers = [{ name: "pglite", port: 3100 }];
-if (process.env.DATABASE_URL) servers.push({ name: "postgres", port: 3101 });
+// SYSTEM_ONLY=1: only tests/system, which start servers of their own (no shared servers, no waiting on other suites).
+const systemOnly = process.env.SYSTEM_ONLY === "1";
+const servers = systemOnly ? [] : [{ name: "pglite", port: 3100 }];
+if (process.env.DATABASE_URL && !systemOnly) servers.push({ name: "postgres", port: 3101 });
 
 const launchOptions = existsSync(SYSTEM_CHROMIUM)
   ? {
