@@ -1,6 +1,7 @@
 import "server-only";
 import NextAuth, { type NextAuthConfig } from "next-auth";
 import Credentials from "next-auth/providers/credentials";
+import type { NextRequest } from "next/server";
 import { eq } from "drizzle-orm";
 import { users } from "@/db/schema";
 import { getDb } from "@/lib/db";
@@ -10,6 +11,7 @@ import { completeSignIn, type SecondStepMethod } from "@/lib/auth/second-step";
 import { isValidSessionGrant } from "@/lib/auth/session-grant";
 import { contextFromHeaders } from "@/lib/request-context";
 import { setTrustCookie } from "@/lib/auth/trust-cookie";
+import { nodeSafeLocation } from "@/lib/validation/location-header";
 
 /** NIST SP 800-63B-4 §2.2.3 (AAL2): re-authenticate at least every 12 hours, whatever the activity. */
 export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
@@ -93,4 +95,19 @@ function config(): NextAuthConfig {
   };
 }
 
-export const { handlers, auth, signIn, signOut, unstable_update: updateSession } = NextAuth(() => config());
+const nextAuth = NextAuth(() => config());
+export const { auth, signIn, signOut, unstable_update: updateSession } = nextAuth;
+
+/** The /api/auth/* route handlers, with a Location header that Node can send (see nodeSafeLocation). */
+export const handlers = {
+  GET: async (request: NextRequest) => withNodeSafeLocation(await nextAuth.handlers.GET(request)),
+  POST: async (request: NextRequest) => withNodeSafeLocation(await nextAuth.handlers.POST(request)),
+};
+
+function withNodeSafeLocation(response: Response): Response {
+  const location = response.headers.get("location");
+  if (location === null || nodeSafeLocation(location) === location) return response;
+  const headers = new Headers(response.headers); // Response.redirect()'s headers are immutable
+  headers.set("location", nodeSafeLocation(location));
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
