@@ -143,32 +143,48 @@ const valid = {
   days: fc.constantFrom("1", "30", "90"),
   scope: fc.constantFrom("nobody", "admins", "everyone"),
 };
-// Values that no reading of the field may accept.
+/**
+ * A field of an admin form: a valid value (`base`, and more in `valid`),
+ * and values that no reading of the field may accept — `edges`, sent one by
+ * one (just past each bound, each wrong type of character), and `invalid`
+ * for the random part.
+ */
+type FieldSpec = { base: FieldValue | undefined; valid: fc.Arbitrary<FieldValue | undefined>; edges: Array<FieldValue | undefined>; invalid: fc.Arbitrary<FieldValue | undefined> };
 const noAt = (s: FieldValue) => typeof s !== "string" || !s.includes("@");
-const invalid = {
-  email: fc.oneof(fc.constant(undefined), fieldValue.filter(noAt), huge),
-  name: fc.oneof(fc.constant(undefined), fc.constantFrom("", " ", "\t\r\n"), fc.constant("n".repeat(101)), huge),
-  password: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 7 }), fc.constant("p".repeat(129)), huge),
-  checkbox: fieldValue.filter((v) => v !== "on" && v !== "true"),
-  days: fc.constantFrom("0", "91", "-1", "1.5", "abc", "٣٠", "３０", "1e9", "\u0000", "NaN", "Infinity", "", "9".repeat(400)),
-  graceDays: fc.constantFrom("-1", "91", "2.5", "abc", "٣", "３", "1e9", "\u0000", "NaN"),
-  scope: fieldValue.filter((v) => !["nobody", "admins", "everyone"].includes(v as string)),
+function field(base: FieldValue | undefined, valid: fc.Arbitrary<FieldValue | undefined>, edges: Array<FieldValue | undefined>, more?: fc.Arbitrary<FieldValue | undefined>): FieldSpec {
+  const listed = fc.constantFrom(...edges);
+  return { base, valid, edges, invalid: more ? fc.oneof(listed, more) : listed };
+}
+const FIELDS = {
+  name: field("Mallory", valid.name, [undefined, "", " ", "\t\r\n", "n".repeat(101), "\u0000", "Ada\u0000", "Ada\u001b[2J"], huge),
+  email: field("mallory@example.com", valid.email, [undefined, "", "mallory", "mallory@", "@example.com", `${"a".repeat(250)}@example.com`, "mallory@example.com\u0000", "mallory@example.com\u0000<script>"], fc.oneof(fieldValue.filter(noAt), huge)),
+  password: field("mallory-password-1", valid.password, [undefined, "", "1234567", "p".repeat(129)], fc.oneof(fc.string({ maxLength: 7 }), huge)),
+  checkbox: field("on", valid.checkbox, ["", "off", "ON", "1", "yes", "true ", "on\u0000", { file: "on" }], fieldValue.filter((v) => v !== "on" && v !== "true")),
+  days: field("7", valid.days, ["0", "91", "-1", "1.5", "abc", "٣٠", "３０", "", " ", "1e9", "NaN", "Infinity", "9".repeat(400), "\u0000", "7\u0000"]),
+  graceDays: field("7", fc.constantFrom("0", "7", "90"), ["-1", "91", "2.5", "abc", "٣", "３", "1e9", "NaN", "Infinity", "\u0000", "7\u0000"]),
+  scope: field("everyone", valid.scope, [undefined, "", "all", "Everyone", "admins ", "nobody\u0000", "__proto__"], fieldValue.filter((v) => !["nobody", "admins", "everyone"].includes(v as string))),
 };
 
 /**
- * A form in which `breakable` fields may be valid or hostile, but at least
- * one of them is certainly invalid: an admin's action must then change
- * nothing (with every field valid, a change would be legitimate).
+ * An admin's form in which at least one field is certainly invalid: the
+ * action must then change nothing (with every field valid, a change would be
+ * legitimate). `edges`: each listed invalid value of each field, the other
+ * fields valid — so that a bound missing from one field alone is seen, not
+ * left to chance; `arbitrary`: one broken field, the others valid or hostile.
  */
-function formWithOneBroken(fields: Record<string, { valid: fc.Arbitrary<FieldValue | undefined>; invalid: fc.Arbitrary<FieldValue | undefined> }>) {
+function formWithOneBroken(fields: Record<string, FieldSpec>): { arbitrary: fc.Arbitrary<Form>; edges: Form[] } {
   const names = Object.keys(fields);
-  return fc.constantFrom(...names).chain((broken) =>
-    fc.record(
-      Object.fromEntries(
-        names.map((n) => [n, n === broken ? fields[n].invalid : fc.oneof(fields[n].valid, maybe(fieldValue))]),
-      ) as Record<string, fc.Arbitrary<FieldValue | undefined>>,
+  const base = Object.fromEntries(names.map((n) => [n, fields[n].base]));
+  return {
+    edges: names.flatMap((n) => fields[n].edges.map((edge) => ({ ...base, [n]: edge }))),
+    arbitrary: fc.constantFrom(...names).chain((broken) =>
+      fc.record(
+        Object.fromEntries(
+          names.map((n) => [n, n === broken ? fields[n].invalid : fc.oneof(fields[n].valid, maybe(fieldValue))]),
+        ) as Record<string, fc.Arbitrary<FieldValue | undefined>>,
+      ),
     ),
-  );
+  };
 }
 /** A form of only hostile or valid values, with no guarantee: for callers who may not change anything anyway. */
 function anyForm(fields: Record<string, fc.Arbitrary<FieldValue | undefined> | null>) {
@@ -195,10 +211,30 @@ type World = {
 
 /** What a fuzz case sends to one action: its arguments before the FormData, and the FormData (or none). */
 type Call = { before: unknown[]; form: Form | null };
-/** `form`: the action's last parameter is a FormData (the form's fields). */
-type ActionFuzz = { callers: Who[]; runs?: number; form?: true; call: (who: Who, w: World) => fc.Arbitrary<Call> };
+/**
+ * `form`: the action's last parameter is a FormData (the form's fields).
+ * `edges`: calls sent before the random ones (see formWithOneBroken).
+ */
+type ActionFuzz = { callers: Who[]; runs?: number; form?: true; call: (who: Who, w: World) => fc.Arbitrary<Call>; edges?: (who: Who, w: World) => Call[] };
 
 const prevState = argument;
+const ADD_USER = formWithOneBroken({ name: FIELDS.name, email: FIELDS.email, password: FIELDS.password, admin: FIELDS.checkbox });
+// The user's own email, role and 2FA as base: a wrongly accepted edge is then no sensitive change (which
+// would wait for the admin's confirmation) and is saved — visible in the database.
+const USER_PROPERTIES = formWithOneBroken({
+  name: FIELDS.name,
+  email: { ...FIELDS.email, base: USER.email },
+  admin: { ...FIELDS.checkbox, base: undefined },
+  twoFactorEnabled: FIELDS.checkbox,
+});
+const SECURITY_SETTINGS_FIELDS = {
+  twoFactorEnabled: FIELDS.checkbox,
+  trustBrowserEnabled: FIELDS.checkbox,
+  trustBrowserDays: FIELDS.days,
+  requireTwoFactorFor: FIELDS.scope,
+  requireGraceDays: FIELDS.graceDays,
+};
+const SECURITY_SETTINGS = formWithOneBroken(SECURITY_SETTINGS_FIELDS);
 const CODE_FIELD = { code: fc.oneof(sixDigits, spacedDigits) };
 /** A hostile id, or (for callers who must not reach them) the real ids of others. */
 const idFor = (who: Who, w: World, realIds: string[]) =>
@@ -265,17 +301,10 @@ const ACTIONS: Record<string, ActionFuzz> = {
     callers: ALL,
     call: (who, w) => {
       const fields = { name: valid.name, email: valid.email, password: valid.password, admin: valid.checkbox };
-      const form =
-        who === "admin"
-          ? formWithOneBroken({
-              name: { valid: valid.name, invalid: invalid.name },
-              email: { valid: valid.email, invalid: invalid.email },
-              password: { valid: valid.password, invalid: invalid.password },
-              admin: { valid: valid.checkbox, invalid: invalid.checkbox },
-            })
-          : anyForm(fields);
+      const form = who === "admin" ? ADD_USER.arbitrary : anyForm(fields);
       return fc.record({ before: fc.tuple(prevState), form: withForged(form, Object.keys(fields), w) });
     },
+    edges: (who) => (who === "admin" ? ADD_USER.edges.map((form) => ({ before: [{ status: "idle" }], form })) : []),
   },
   loadUserPropertiesAction: {
     callers: ALL,
@@ -286,19 +315,12 @@ const ACTIONS: Record<string, ActionFuzz> = {
     callers: ALL,
     call: (who, w) => {
       const fields = { name: valid.name, email: valid.email, admin: valid.checkbox, twoFactorEnabled: valid.checkbox };
-      const form =
-        who === "admin"
-          ? formWithOneBroken({
-              name: { valid: valid.name, invalid: invalid.name },
-              email: { valid: valid.email, invalid: invalid.email },
-              admin: { valid: valid.checkbox, invalid: invalid.checkbox },
-              twoFactorEnabled: { valid: valid.checkbox, invalid: invalid.checkbox },
-            })
-          : anyForm(fields);
+      const form = who === "admin" ? USER_PROPERTIES.arbitrary : anyForm(fields);
       // The admin may edit any real user: with a broken form, nothing happens either way.
       const userId = fc.oneof(argument, fc.uuid(), fc.constantFrom(w.ids.admin, w.ids.user));
       return fc.record({ before: fc.tuple(userId, prevState), form: withForged(form, Object.keys(fields), w) });
     },
+    edges: (who, w) => (who === "admin" ? USER_PROPERTIES.edges.map((form) => ({ before: [w.ids.user, { status: "idle" }], form })) : []),
   },
   confirmAdminAction: {
     form: true,
@@ -314,19 +336,10 @@ const ACTIONS: Record<string, ActionFuzz> = {
     form: true,
     callers: ALL,
     call: (who, w) => {
-      const form = formWithOneBroken({
-        twoFactorEnabled: { valid: valid.checkbox, invalid: invalid.checkbox },
-        trustBrowserEnabled: { valid: valid.checkbox, invalid: invalid.checkbox },
-        trustBrowserDays: { valid: valid.days, invalid: invalid.days },
-        requireTwoFactorFor: { valid: valid.scope, invalid: invalid.scope },
-        requireGraceDays: { valid: fc.constantFrom("0", "7", "90"), invalid: invalid.graceDays },
-      });
       const open = anyForm({ twoFactorEnabled: valid.checkbox, trustBrowserEnabled: valid.checkbox, trustBrowserDays: valid.days, requireTwoFactorFor: valid.scope, requireGraceDays: valid.days });
-      return fc.record({
-        before: fc.tuple(prevState),
-        form: withForged(who === "admin" ? form : open, ["twoFactorEnabled", "trustBrowserEnabled", "trustBrowserDays", "requireTwoFactorFor", "requireGraceDays"], w),
-      });
+      return fc.record({ before: fc.tuple(prevState), form: withForged(who === "admin" ? SECURITY_SETTINGS.arbitrary : open, Object.keys(SECURITY_SETTINGS_FIELDS), w) });
     },
+    edges: (who) => (who === "admin" ? SECURITY_SETTINGS.edges.map((form) => ({ before: [{ status: "idle" }], form })) : []),
   },
   signOutAction: { callers: ALL, call: noArgs },
   startEnrollmentAction: { callers: ALL, call: noArgs },
@@ -407,11 +420,12 @@ function expectHandled(answer: Answer, w: World, label: string): void {
 }
 
 /**
- * Runs a property and, when it fails, records the shrunk counterexample
- * instead of stopping: one run lists every action that misbehaves.
+ * Runs a property — the `examples` first, then `numRuns` random cases — and,
+ * when it fails, records the shrunk counterexample instead of stopping: one
+ * run lists every action that misbehaves.
  */
-async function collect(failures: string[], label: string, property: fc.IAsyncProperty<unknown>, numRuns: number): Promise<void> {
-  const details = await fc.check(property, { numRuns });
+async function collect<Ts>(failures: string[], label: string, property: fc.IAsyncProperty<Ts>, numRuns: number, examples: Ts[] = []): Promise<void> {
+  const details = await fc.check(property, { numRuns: numRuns + examples.length, examples });
   if (!details.failed) return;
   const why = String((details.errorInstance as Error | undefined)?.message ?? "too many skipped or interrupted runs").split("\n").filter(Boolean).slice(0, 2).join(" ");
   const example = JSON.stringify(details.counterexample, (_k, v: unknown) => (typeof v === "string" && v.length > 80 ? `${v.slice(0, 40)}…(${v.length} chars)` : v));
@@ -612,15 +626,16 @@ for (const driver of drivers) {
               expect(answer.headers.get("content-type"), `${label}: answered by the action`).toContain("text/x-component");
             }),
             fuzz.runs ?? RUNS,
+            (fuzz.edges?.(who, w) ?? []).map((call) => [call, {}]),
           );
         }
       }
       expect(failures, "actions that mishandled hostile input").toEqual([]);
+      expect(w.server.log().slice(logStart), "no unhandled error in the server log").not.toContain("⨯");
+      await expectProtectedStateUnchanged();
       for (const [label, expected] of Object.entries(REACHED)) {
         expect(answers.get(label)?.some((body) => expected.test(body)), `${label} reached ${expected}`).toBe(true);
       }
-      expect(w.server.log().slice(logStart), "no unhandled error in the server log").not.toContain("⨯");
-      await expectProtectedStateUnchanged();
     });
 
     test("route handlers (Auth.js session, csrf, credentials callback, sign-out; audit export) with hostile bodies, queries and headers: no server error, no change", async () => {
@@ -760,7 +775,9 @@ for (const driver of drivers) {
     });
 
     test("form actions called without their FormData (left out, or a number, null, a string in its place) answer without a server error", async () => {
-      // React's client always sends the FormData; a script need not. Each action must check what it got.
+      // React's client always sends the FormData; a script need not. Each action must check what it got:
+      // today none does (formData.get / Object.fromEntries on a non-FormData throws: a 500), so this test
+      // stays red until the actions in app/ start with `if (!(formData instanceof FormData)) return …`.
       const actions = serverActionsOfBuild();
       await openChallenge(w);
       const failures: string[] = [];
