@@ -2,6 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import NextAuth, { type NextAuthConfig } from "next-auth";
 import Credentials from "next-auth/providers/credentials";
+import type { NextRequest } from "next/server";
 import { eq } from "drizzle-orm";
 import { users } from "@/db/schema";
 import { getDb } from "@/lib/db";
@@ -14,6 +15,7 @@ import { contextFromHeaders } from "@/lib/request-context";
 import { setTrustCookie } from "@/lib/auth/trust-cookie";
 import { secureCookiesFor } from "@/lib/auth/cookie-security";
 import { headers } from "next/headers";
+import { nodeSafeLocation } from "@/lib/validation/location-header";
 
 /** NIST SP 800-63B-4 §2.2.3 (AAL2): re-authenticate at least every 12 hours, whatever the activity. */
 export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
@@ -118,6 +120,19 @@ async function requestHeaders(request: { headers: Headers } | undefined): Promis
   }
 }
 
-export const { handlers, auth, signIn, signOut, unstable_update: updateSession } = NextAuth(async (request) =>
-  config(secureCookiesFor(await requestHeaders(request))),
-);
+const nextAuth = NextAuth(async (request) => config(secureCookiesFor(await requestHeaders(request))));
+export const { auth, signIn, signOut, unstable_update: updateSession } = nextAuth;
+
+/** The /api/auth/* route handlers, with a Location header that Node can send (see nodeSafeLocation). */
+export const handlers = {
+  GET: async (request: NextRequest) => withNodeSafeLocation(await nextAuth.handlers.GET(request)),
+  POST: async (request: NextRequest) => withNodeSafeLocation(await nextAuth.handlers.POST(request)),
+};
+
+function withNodeSafeLocation(response: Response): Response {
+  const location = response.headers.get("location");
+  if (location === null || nodeSafeLocation(location) === location) return response;
+  const headers = new Headers(response.headers); // Response.redirect()'s headers are immutable
+  headers.set("location", nodeSafeLocation(location));
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}

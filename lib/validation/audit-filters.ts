@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { NO_CONTROL_CHARACTERS } from "./fields";
 
 const date = z
   .string()
@@ -7,7 +8,8 @@ const date = z
 
 /** Audit log filters as they come in the URL; anything malformed is dropped, never an error page. */
 export const auditFiltersSchema = z.object({
-  user: z.string().trim().toLowerCase().max(254).optional().catch(undefined),
+  // No control characters: an email has none, and a NUL made PostgreSQL fail the lookup (a 500).
+  user: z.string().trim().toLowerCase().max(254).regex(NO_CONTROL_CHARACTERS).optional().catch(undefined),
   event: z.string().max(64).regex(/^[a-z_.]*$/).optional().catch(undefined),
   from: date.optional().catch(undefined),
   to: date.optional().catch(undefined),

@@ -19,7 +19,18 @@ export const newPasswordField = z
   .min(8, { error: MESSAGES.passwordLength })
   .max(128, { error: MESSAGES.passwordLength });
 
-export const nameField = text(MESSAGES.nameRequired, 100).trim().min(1, { error: MESSAGES.nameRequired });
+/**
+ * Text a person can read and PostgreSQL can store: no C0 control characters
+ * and no DEL. PostgreSQL refuses NUL in text and jsonb (an error, hence a 500,
+ * when a name with NUL reached an INSERT), and the rest only garble the
+ * Users table, the audit log, its CSV and the CLI's terminal output.
+ */
+export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
+
+export const nameField = text(MESSAGES.nameRequired, 100)
+  .trim()
+  .min(1, { error: MESSAGES.nameRequired })
+  .regex(NO_CONTROL_CHARACTERS, { error: MESSAGES.nameInvalid });
 
 /**
  * A TOTP code as typed: ASCII digits only (unicode digits are refused, not

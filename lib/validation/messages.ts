@@ -14,6 +14,7 @@ export const MESSAGES = {
   emailFormat: "Enter a valid email address.",
   emailTaken: "A user with this email already exists.",
   nameRequired: "Enter a name.",
+  nameInvalid: "Enter a name without control characters.",
   passwordRequired: "Enter your password.",
   passwordLength: "Use a password of 8 to 128 characters.",
   setupTokenInvalid: "This setup link is not valid or has already been used.",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { NO_CONTROL_CHARACTERS } from "./fields";
 
 /** Administration → Users shows this many users a page. */
 export const USERS_PAGE_SIZE = 25;
@@ -21,7 +22,8 @@ const firstValue = (value: unknown) => (Array.isArray(value) ? value[0] : value)
  */
 export const userSearchSchema = z
   .object({
-    query: z.preprocess(firstValue, z.string().trim().max(USER_SEARCH_MAX_LENGTH)).catch(""),
+    // No control characters: nobody types them, and a NUL made PostgreSQL fail the LIKE (a 500).
+    query: z.preprocess(firstValue, z.string().trim().max(USER_SEARCH_MAX_LENGTH).regex(NO_CONTROL_CHARACTERS)).catch(""),
     page: z.preprocess(firstValue, z.coerce.number().int().min(1)).catch(1),
     filter: z.preprocess(firstValue, z.enum(USER_FILTERS)).catch("all"),
   })

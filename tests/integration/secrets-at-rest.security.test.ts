@@ -1,6 +1,6 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { auditEvents } from "@/db/schema";
+import { auditEvents, totpCredentials } from "@/db/schema";
 import { completeSignIn } from "@/lib/auth/second-step";
 import { passwordStep } from "@/lib/auth/sign-in";
 import { completeSetup, issueSetupToken } from "@/lib/setup";
@@ -17,6 +17,7 @@ import {
   openChallenge,
   rawRows,
   rewindLastUsedStep,
+  totpRow,
   wrongCode,
   type TestUser,
 } from "./support/fixtures";
@@ -170,5 +171,35 @@ describe.each(testDrivers())("secrets at rest on %s", (driver) => {
       .orderBy(asc(auditEvents.id));
     expect(events.map((e) => e.event).slice(-2)).toEqual(["sign_in.code_failed", "sign_in.locked_out"]);
     expect(events.at(-1)).toMatchObject({ ip: attacker.ip, userAgent: attacker.userAgent, actorUserId: null });
+  });
+
+  it("swapping two users' encrypted TOTP secrets makes both fail: the user id is AES-GCM associated data", async () => {
+    // The attack: someone who can write the database (not read the key) moves their own ciphertext
+    // into a victim's row, to sign in as the victim with their own authenticator.
+    const alice = await enrolledUser(t.db);
+    const bob = await enrolledUser(t.db);
+    const own = { [alice.id]: (await totpRow(t.db, alice.id))!.secretCiphertext, [bob.id]: (await totpRow(t.db, bob.id))!.secretCiphertext };
+    const store = async (userId: string, ciphertext: string) =>
+      t.db.update(totpCredentials).set({ secretCiphertext: ciphertext }).where(eq(totpCredentials.userId, userId));
+    const signInWith = async (user: TestUser, secret: string) =>
+      completeSignIn(t.db, { challenge: await openChallenge(t.db, user), method: "totp", code: codeAt(secret) }, CONTEXT);
+
+    await store(alice.id, own[bob.id]);
+    await store(bob.id, own[alice.id]);
+    for (const [user, other] of [
+      [alice, bob],
+      [bob, alice],
+    ]) {
+      expect(await signInWith(user, other.secret), "the other's code, with the other's ciphertext").toEqual({ ok: false, error: "code_invalid" });
+      expect(await signInWith(user, user.secret), "one's own code").toEqual({ ok: false, error: "code_invalid" });
+      // The step-up check refuses too (before: the decryption error escaped, a 500 in My Settings).
+      expect(await disableTwoFactor(t.db, user.id, codeAt(other.secret), CONTEXT)).toBe("invalid");
+    }
+    expect(await eventNamesAbout(t.db, alice.id)).not.toContain("sign_in.succeeded");
+
+    // Put back, both work again: the refusals came from the swap alone.
+    await store(alice.id, own[alice.id]);
+    await store(bob.id, own[bob.id]);
+    for (const user of [alice, bob]) expect((await signInWith(user, user.secret)).ok).toBe(true);
   });
 });

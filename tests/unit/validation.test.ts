@@ -9,6 +9,9 @@ import {
   totpStepSchema,
 } from "@/lib/validation/forms";
 import { MESSAGES } from "@/lib/validation/messages";
+import { auditFiltersSchema } from "@/lib/validation/audit-filters";
+import { nodeSafeLocation } from "@/lib/validation/location-header";
+import { parseUserSearch } from "@/lib/validation/user-search";
 
 const TEN_KB = "1".repeat(10 * 1024);
 const file = () => new File(["123456"], "code.txt", { type: "text/plain" });
@@ -167,6 +170,22 @@ describe("new user form", () => {
     expect(errorsOf(newUserSchema, { ...valid, name }).name).toEqual([MESSAGES.nameRequired]);
   });
 
+  it.each([
+    ["a NUL (PostgreSQL cannot store it: the INSERT failed with a 500)", "Ada\u0000"],
+    ["a lone NUL", "\u0000"],
+    ["an escape sequence", "\u001b[2JAda"],
+    ["a tab inside", "Ada\tLovelace"],
+    ["DEL", "Ada\u007f"],
+  ])("refuses a name with %s", (_what, name) => {
+    expect(errorsOf(newUserSchema, { ...valid, name }).name).toEqual([MESSAGES.nameInvalid]);
+  });
+
+  it("keeps names in any script, with punctuation and emoji", () => {
+    for (const name of ["Ada Lovelace", "Zoë O'Brien-Smith", "山田 太郎", "أحمد", "Ada 🙂", "<b>Ada</b>"]) {
+      expect(newUserSchema.parse({ ...valid, name }).name).toBe(name);
+    }
+  });
+
   it("drops a forged role field: only the admin checkbox decides", () => {
     const parsed = newUserSchema.parse({ ...valid, role: "admin", sessionVersion: "0" });
     expect(parsed).not.toHaveProperty("role");
@@ -212,5 +231,30 @@ describe("instance security form", () => {
   it("accepts only the three enforcement scopes", () => {
     expect(instanceSecuritySchema.safeParse({ ...rest, requireTwoFactorFor: "admins" }).success).toBe(true);
     expect(instanceSecuritySchema.safeParse({ ...rest, requireTwoFactorFor: "root" }).success).toBe(false);
+  });
+});
+
+describe("text that reaches PostgreSQL from a URL", () => {
+  it("drops an audit-log user filter with a NUL or control character (it used to fail the query: a 500)", () => {
+    expect(auditFiltersSchema.parse({ user: "a\u0000@example.test" }).user).toBeUndefined();
+    expect(auditFiltersSchema.parse({ user: "a\u0001" }).user).toBeUndefined();
+    expect(auditFiltersSchema.parse({ user: " Ada@Example.test " }).user).toBe("ada@example.test");
+  });
+
+  it("drops a Users search with a NUL or control character, keeps ordinary ones", () => {
+    expect(parseUserSearch({ query: "ada\u0000" }).query).toBe("");
+    expect(parseUserSearch({ query: "\u001b[2J" }).query).toBe("");
+    expect(parseUserSearch({ query: " 山田 % _ " }).query).toBe("山田 % _");
+  });
+});
+
+describe("redirect Location header", () => {
+  it("percent-encodes what Node's HTTP server refuses (control characters) and non-ASCII, keeps the rest", () => {
+    expect(nodeSafeLocation("/login?error=\u0001")).toBe("/login?error=%01");
+    expect(nodeSafeLocation("/login?error=\u007f")).toBe("/login?error=%7F");
+    expect(nodeSafeLocation("/login?error=\u00e9 x")).toBe("/login?error=%C3%A9%20x");
+    expect(nodeSafeLocation("http://localhost:3000/login?error=Configuration&code=a%20b")).toBe(
+      "http://localhost:3000/login?error=Configuration&code=a%20b",
+    );
   });
 });
