@@ -170,7 +170,12 @@ export const instanceSettings = pgTable(
     setupTokenHash: text("setup_token_hash"),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [check("instance_settings_single_row", sql`${t.id} = 1`)],
+  (t) => [
+    check("instance_settings_single_row", sql`${t.id} = 1`),
+    // The forms check these ranges too; the database keeps them if a form ever stops doing so.
+    check("instance_settings_trust_days_range", sql`${t.trustBrowserDays} between 1 and 90`),
+    check("instance_settings_grace_days_range", sql`${t.requireGraceDays} between 0 and 90`),
+  ],
 );
 
 /** Security events. Written in the same transaction as the change they record; never a secret. */

@@ -43,3 +43,9 @@ export type FormState =
   | { status: "success"; message?: string };
 
 export const IDLE: FormState = { status: "idle" };
+
+/**
+ * What a form action answers when its form is not a form: called by hand
+ * (by id) with another argument, it must refuse, not throw.
+ */
+export const INVALID_REQUEST = { status: "error", message: MESSAGES.invalidRequest } as const;

@@ -64,6 +64,9 @@ test("User properties: ticking Two factor authentication enabled makes enrollmen
   await page.goto("/");
   await expect(page).toHaveURL(/\/login/);
   await expect(page.getByRole("heading", { name: "Set up two-factor authentication" })).toBeVisible();
+  // Open redirect through enrollment: the callbackUrl the page hands back at Done must stay on the app.
+  await page.goto(`/login?callbackUrl=${encodeURIComponent("https://evil.example/after-enrollment")}`);
+  await expect(page.getByRole("heading", { name: "Set up two-factor authentication" })).toBeVisible();
 
   const secret = (await page.getByLabel("Setup key").innerText()).replace(/\s/g, "");
   const first = await freshCode(secret);
@@ -77,6 +80,7 @@ test("User properties: ticking Two factor authentication enabled makes enrollmen
   await continueButton.click();
   await page.getByRole("button", { name: "Done" }).click();
   await expect(page.getByRole("heading", { name: /Welcome/ })).toBeVisible();
+  expect(new URL(page.url()).host).toBe(new URL(baseURL!).host);
   await signOut(page);
 
   await submitPassword(page, user.email, user.password);

@@ -17,7 +17,7 @@ import { changePassword, type PasswordChangeResult } from "@/lib/account/passwor
 import { signOutEverywhere } from "@/lib/account/sessions";
 import { forgetTrustedBrowsers, listTrustedBrowsers } from "@/lib/two-factor/trusted-browsers";
 import type { CodesState, EnrollmentStart } from "@/lib/validation/enrollment-states";
-import { MESSAGES, type FormState } from "@/lib/validation/messages";
+import { MESSAGES, type FormState, INVALID_REQUEST } from "@/lib/validation/messages";
 
 
 const ENROLLMENT_MESSAGES: Record<EnrollmentError, string> = {
@@ -44,6 +44,7 @@ export async function startEnrollmentAction(): Promise<EnrollmentStart> {
 
 /** Enrollment step 2: the code from the app turns 2FA on and yields the recovery codes. */
 export async function confirmEnrollmentAction(_prev: CodesState, formData: FormData): Promise<CodesState> {
+  if (!(formData instanceof FormData)) return INVALID_REQUEST;
   const user = await currentUser();
   if (!user) return NOT_ALLOWED;
   const parsed = totpStepSchema.safeParse({ code: formData.get("code") ?? undefined });
@@ -57,6 +58,7 @@ export async function confirmEnrollmentAction(_prev: CodesState, formData: FormD
 
 /** Disable: a current code, then 2FA is removed and other sessions end. */
 export async function disableTwoFactorAction(_prev: FormState, formData: FormData): Promise<FormState> {
+  if (!(formData instanceof FormData)) return INVALID_REQUEST;
   const user = await currentUser();
   if (!user) return NOT_ALLOWED;
   const parsed = totpStepSchema.safeParse({ code: formData.get("code") ?? undefined });
@@ -70,6 +72,7 @@ export async function disableTwoFactorAction(_prev: FormState, formData: FormDat
 
 /** A new set of recovery codes after a current code. */
 export async function regenerateRecoveryCodesAction(_prev: CodesState, formData: FormData): Promise<CodesState> {
+  if (!(formData instanceof FormData)) return INVALID_REQUEST;
   const user = await currentUser();
   if (!user) return NOT_ALLOWED;
   const parsed = totpStepSchema.safeParse({ code: formData.get("code") ?? undefined });
@@ -87,6 +90,7 @@ const PASSWORD_MESSAGES: Record<Exclude<PasswordChangeResult, "ok">, string> = {
 
 /** Change password: the current one first; every other session and trusted browser ends. */
 export async function changePasswordAction(_prev: FormState, formData: FormData): Promise<FormState> {
+  if (!(formData instanceof FormData)) return INVALID_REQUEST;
   const user = await currentUser();
   if (!user) return NOT_ALLOWED;
   const parsed = passwordChangeSchema.safeParse({

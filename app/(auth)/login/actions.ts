@@ -9,12 +9,13 @@ import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
 import { safeCallbackPath } from "@/lib/validation/callback-url";
 import { fieldErrors, passwordStepSchema, recoveryStepSchema, totpStepSchema } from "@/lib/validation/forms";
-import { MESSAGES } from "@/lib/validation/messages";
+import { MESSAGES, INVALID_REQUEST } from "@/lib/validation/messages";
 
 export type { LoginState };
 
 /** Step 1: email and password. Opens the challenge, or signs in directly when no code is due. */
 export async function passwordStepAction(_prev: LoginState, formData: FormData): Promise<LoginState> {
+  if (!(formData instanceof FormData)) return { ...INVALID_REQUEST, step: "password" };
   const parsed = passwordStepSchema.safeParse(Object.fromEntries(formData));
   if (!parsed.success) {
     const typed = formData.get("email");
@@ -44,6 +45,7 @@ export async function passwordStepAction(_prev: LoginState, formData: FormData):
 
 /** Step 2: a TOTP code or a recovery code, against the challenge in the cookie. */
 export async function codeStepAction(_prev: LoginState, formData: FormData): Promise<LoginState> {
+  if (!(formData instanceof FormData)) return { ...INVALID_REQUEST, step: "password" };
   const method: SecondStepMethod = formData.get("method") === "recovery" ? "recovery" : "totp";
   const schema = method === "recovery" ? recoveryStepSchema : totpStepSchema;
   const parsed = schema.safeParse({ code: formData.get("code") ?? undefined });

@@ -8,9 +8,10 @@ import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
 import { confirmEnrollment, startEnrollment } from "@/lib/two-factor/enrollment";
 import { qrCodeSvg } from "@/lib/two-factor/qr-code";
+import { safeCallbackPath } from "@/lib/validation/callback-url";
 import { totpStepSchema, fieldErrors } from "@/lib/validation/forms";
 import type { CodesState, EnrollmentStart } from "@/lib/validation/enrollment-states";
-import { MESSAGES } from "@/lib/validation/messages";
+import { MESSAGES, INVALID_REQUEST } from "@/lib/validation/messages";
 import { finishSignIn } from "./finish-sign-in";
 
 /**
@@ -34,6 +35,7 @@ export async function startSignInEnrollmentAction(): Promise<EnrollmentStart> {
 }
 
 export async function confirmSignInEnrollmentAction(_prev: CodesState, formData: FormData): Promise<CodesState> {
+  if (!(formData instanceof FormData)) return INVALID_REQUEST;
   const user = await enrollingUser();
   if (!user) return { status: "error", message: MESSAGES.challengeExpired };
   const parsed = totpStepSchema.safeParse({ code: formData.get("code") ?? undefined });
@@ -47,8 +49,9 @@ export async function confirmSignInEnrollmentAction(_prev: CodesState, formData:
 }
 
 /** Done: the enrollment of this challenge is the second factor; the session is issued now. */
-export async function finishSignInEnrollmentAction(callbackUrl: string): Promise<void> {
+export async function finishSignInEnrollmentAction(callbackUrl: unknown): Promise<void> {
   const challenge = await readChallengeCookie();
   const failure = await finishSignIn(challenge, "enrolled", "");
-  redirect(failure ? "/login?expired=1" : callbackUrl);
+  // The argument comes from the client, which read it from the URL: only a path of this app.
+  redirect(failure ? "/login?expired=1" : safeCallbackPath(callbackUrl));
 }

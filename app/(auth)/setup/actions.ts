@@ -4,10 +4,11 @@ import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
 import { completeSetup } from "@/lib/setup";
 import { fieldErrors, setupSchema } from "@/lib/validation/forms";
-import { MESSAGES, type FormState } from "@/lib/validation/messages";
+import { MESSAGES, type FormState, INVALID_REQUEST } from "@/lib/validation/messages";
 
 /** First run: the setup token proves the caller saw the server's log; it creates the first administrator. */
 export async function createAdministratorAction(_prev: FormState, formData: FormData): Promise<FormState> {
+  if (!(formData instanceof FormData)) return INVALID_REQUEST;
   const parsed = setupSchema.safeParse({
     token: formData.get("token") ?? undefined,
     name: formData.get("name") ?? undefined,

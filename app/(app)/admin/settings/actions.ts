@@ -5,10 +5,11 @@ import { adminOrNull } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
 import { fieldErrors, instanceSecuritySchema } from "@/lib/validation/forms";
-import { MESSAGES, type FormState } from "@/lib/validation/messages";
+import { MESSAGES, type FormState, INVALID_REQUEST } from "@/lib/validation/messages";
 
 /** Settings → Security → Save. Admins only, checked here. */
 export async function saveSecuritySettingsAction(_prev: FormState, formData: FormData): Promise<FormState> {
+  if (!(formData instanceof FormData)) return INVALID_REQUEST;
   const admin = await adminOrNull();
   if (!admin) return { status: "error", message: MESSAGES.notAllowed };
   const parsed = instanceSecuritySchema.safeParse({

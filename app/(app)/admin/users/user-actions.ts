@@ -7,7 +7,7 @@ import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
 import { forgetTrustedBrowsers } from "@/lib/two-factor/trusted-browsers";
 import { confirmationSchema, fieldErrors, userIdSchema, userPropertiesSchema } from "@/lib/validation/forms";
-import { MESSAGES, type FormState } from "@/lib/validation/messages";
+import { MESSAGES, type FormState, INVALID_REQUEST } from "@/lib/validation/messages";
 
 export type PropertiesState = FormState | { status: "confirm"; method: StepUpMethod };
 
@@ -23,6 +23,7 @@ export async function loadUserPropertiesAction(userId: unknown): Promise<UserPro
 
 /** User properties → Save. Security-relevant edits wait for the admin's fresh confirmation. */
 export async function saveUserPropertiesAction(userId: string, _prev: PropertiesState, formData: FormData): Promise<PropertiesState> {
+  if (!(formData instanceof FormData)) return INVALID_REQUEST;
   const admin = await adminOrNull();
   if (!admin) return NOT_ALLOWED;
   const id = userIdSchema.safeParse(userId);
@@ -51,6 +52,7 @@ export async function saveUserPropertiesAction(userId: string, _prev: Properties
 
 /** The admin confirms with a current code (or the password when they have no 2FA). */
 export async function confirmAdminAction(_prev: FormState, formData: FormData): Promise<FormState> {
+  if (!(formData instanceof FormData)) return INVALID_REQUEST;
   const admin = await adminOrNull();
   if (!admin) return NOT_ALLOWED;
   const parsed = confirmationSchema.safeParse({ secret: formData.get("secret") ?? undefined });

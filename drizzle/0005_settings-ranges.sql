@@ -1,0 +1,2 @@
+ALTER TABLE "instance_settings" ADD CONSTRAINT "instance_settings_trust_days_range" CHECK ("instance_settings"."trust_browser_days" between 1 and 90);--> statement-breakpoint
+ALTER TABLE "instance_settings" ADD CONSTRAINT "instance_settings_grace_days_range" CHECK ("instance_settings"."require_grace_days" between 0 and 90);
