@@ -341,7 +341,8 @@ const ACTIONS: Record<string, ActionFuzz> = {
     },
     edges: (who) => (who === "admin" ? SECURITY_SETTINGS.edges.map((form) => ({ before: [{ status: "idle" }], form })) : []),
   },
-  signOutAction: { callers: ALL, call: noArgs },
+  // Signed in, it ends that session for good (ended_sessions), and with it this test's cookie: nobody only.
+  signOutAction: { callers: ["nobody"], call: noArgs },
   startEnrollmentAction: { callers: ALL, call: noArgs },
   confirmEnrollmentAction: {
     form: true,
@@ -358,6 +359,18 @@ const ACTIONS: Record<string, ActionFuzz> = {
     callers: ALL,
     call: (_who, w) => fc.record({ before: fc.tuple(prevState), form: withForged(anyForm(CODE_FIELD), ["code"], w) }),
   },
+  changePasswordAction: {
+    // The current password is never the caller's real one here (null: hostile text only), so nothing may change.
+    form: true,
+    callers: ALL,
+    call: (_who, w) =>
+      fc.record({
+        before: fc.tuple(prevState),
+        form: withForged(anyForm({ currentPassword: null, newPassword: valid.password }), ["currentPassword", "newPassword"], w),
+      }),
+  },
+  // Signed in, it ends every session of the caller (a change, and the end of this test's cookies): nobody only.
+  signOutEverywhereAction: { callers: ["nobody"], call: noArgs },
   refreshAfterEnrollmentAction: { callers: ALL, call: noArgs },
   loadSecurityActivityAction: { callers: ALL, call: noArgs },
   loadTrustedBrowsersAction: { callers: ALL, call: noArgs },
@@ -389,6 +402,7 @@ const REACHED: Record<string, RegExp> = {
   "disableTwoFactorAction as user": /That code is not valid|Too many incorrect codes/,
   "regenerateRecoveryCodesAction as user": /That code is not valid|Too many incorrect codes/,
   "removeTrustedBrowsersAction as user": /Browser removed|All trusted browsers removed/,
+  "changePasswordAction as user": /Your current password is not correct|Too many attempts|Enter your password|Use a password/,
 };
 
 // ---------------------------------------------------------------- checks
@@ -634,7 +648,8 @@ for (const driver of drivers) {
       expect(w.server.log().slice(logStart), "no unhandled error in the server log").not.toContain("⨯");
       await expectProtectedStateUnchanged();
       for (const [label, expected] of Object.entries(REACHED)) {
-        expect(answers.get(label)?.some((body) => expected.test(body)), `${label} reached ${expected}`).toBe(true);
+        const seen = answers.get(label) ?? [];
+        expect(seen.some((body) => expected.test(body)), `${label} reached ${expected}; it answered e.g. ${seen.slice(0, 2).map((b) => b.slice(-300)).join(" | ")}`).toBe(true);
       }
     });
 
