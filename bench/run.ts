@@ -117,15 +117,9 @@ async function main(): Promise<number> {
   return values.strict && failed.length ? 1 : 0;
 }
 
-/** Section results arrive in run order; the table follows the numbering. */
+/** Section results arrive in run order; the table follows the numbering (stable within a section). */
 function orderFigures(figures: Figure[]): Figure[] {
-  const rank = (f: Figure) => Number(/^(\d)\./.exec(f.label)?.[1] ?? NaN);
-  const groups: Figure[][] = [];
-  for (const f of figures) {
-    if (!Number.isNaN(rank(f)) || groups.length === 0) groups.push([f]);
-    else groups[groups.length - 1].push(f);
-  }
-  return groups.sort((a, b) => (rank(a[0]) || 9) - (rank(b[0]) || 9)).flat();
+  return figures.map((f, i) => ({ f, i })).sort((a, b) => a.f.section - b.f.section || a.i - b.i).map(({ f }) => f);
 }
 
 async function versions(): Promise<Record<string, string>> {

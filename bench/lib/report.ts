@@ -2,6 +2,8 @@ export type Target = { op: ">=" | "<="; value: number };
 
 /** One figure of the table; `key` is its name in results.json. */
 export type Figure = {
+  /** The issue's numbering (1–5): the table is ordered by it. */
+  section: number;
   key: string;
   label: string;
   value: number | null;

@@ -55,16 +55,16 @@ export async function passwordStep(origin: string, templates: SignInTemplates, p
   return {
     figures: [
       {
-        key: "passwordStepRatio",
+        section: 1, key: "passwordStepRatio",
         label: "1. Password step ÷ bare argon2id",
         value: app.rps / bareRate,
         unit: "×",
         target: { op: ">=", value: 0.9 },
         note: `${app.rps.toFixed(1)} sign-ins/s vs ${bareRate.toFixed(1)} verifications/s (${before.perSecond.toFixed(1)} before, ${after.perSecond.toFixed(1)} after)`,
       },
-      { key: "passwordStepRps", label: "   password step", value: app.rps, unit: "req/s" },
-      { key: "bareArgon2Rps", label: "   bare argon2id verify", value: bareRate, unit: "/s" },
-      { key: "passwordStepP99Ms", label: "   password step p99", value: app.p99Ms, unit: "ms" },
+      { section: 1, key: "passwordStepRps", label: "   password step", value: app.rps, unit: "req/s" },
+      { section: 1, key: "bareArgon2Rps", label: "   bare argon2id verify", value: bareRate, unit: "/s" },
+      { section: 1, key: "passwordStepP99Ms", label: "   password step p99", value: app.p99Ms, unit: "ms" },
     ],
     details: { app, bareBefore: before, bareAfter: after },
   };
@@ -141,7 +141,7 @@ export async function codeStep(origin: string, templates: SignInTemplates, pool:
   return {
     figures: [
       {
-        key: "codeStepRatio",
+        section: 2, key: "codeStepRatio",
         label: "2. Code step ÷ no-op route",
         value: app.rps / floorRps,
         unit: "×",
@@ -149,17 +149,17 @@ export async function codeStep(origin: string, templates: SignInTemplates, pool:
         note: `${app.rps.toFixed(0)} vs ${floorRps.toFixed(0)} req/s (no-op ${noopBefore.rps.toFixed(0)} before, ${noopAfter.rps.toFixed(0)} after)${exhausted}`,
       },
       {
-        key: "codeStepP99Ratio",
+        section: 2, key: "codeStepP99Ratio",
         label: "   code step p99 ÷ no-op p99",
         value: app.p99Ms / floorP99,
         unit: "×",
         target: { op: "<=", value: 2 },
         note: `${app.p99Ms.toFixed(1)} ms vs ${floorP99.toFixed(1)} ms`,
       },
-      { key: "codeStepRps", label: "   code step", value: app.rps, unit: "req/s" },
-      { key: "noopRps", label: "   no-op route", value: floorRps, unit: "req/s" },
-      { key: "bareCodeStepRps", label: "   bare code-step server", value: bare.rps, unit: "req/s" },
-      { key: "codeStepVsBareRatio", label: "   code step ÷ bare server", value: app.rps / bare.rps, unit: "×" },
+      { section: 2, key: "codeStepRps", label: "   code step", value: app.rps, unit: "req/s" },
+      { section: 2, key: "noopRps", label: "   no-op route", value: floorRps, unit: "req/s" },
+      { section: 2, key: "bareCodeStepRps", label: "   bare code-step server", value: bare.rps, unit: "req/s" },
+      { section: 2, key: "codeStepVsBareRatio", label: "   code step ÷ bare server", value: app.rps / bare.rps, unit: "×" },
     ],
     details: { app, noopBefore, noopAfter, bare },
   };
