@@ -45,7 +45,7 @@ export async function startApp(
   port: number,
   storage: Storage,
   options: { via?: "next" | "npm"; extraEnv?: Record<string, string>; nodeArgs?: string[] } = {},
-): Promise<{ server: AppServer; firstLoginMs: number }> {
+): Promise<{ server: AppServer; firstLoginMs: number; marks: Record<string, number> }> {
   const env = serverEnv(port, storage, options.extraEnv);
   const started = performance.now();
   const child =
@@ -57,8 +57,15 @@ export async function startApp(
           detached: true, // own process group: stop() ends the server and nothing else
         });
   let output = "";
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
+  // When the server logged each stage: where the start time goes (npm + build check + boot, database, first render).
+  const marks: Record<string, number> = {};
+  const stages = { ready: /Ready in/, database: /\[start\] database:/ };
+  const onData = (chunk: Buffer) => {
+    output += chunk;
+    for (const [stage, pattern] of Object.entries(stages)) if (!(stage in marks) && pattern.test(output)) marks[stage] = performance.now() - started;
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
   const origin = `http://localhost:${port}`;
   await waitForLogin(origin, child, () => output);
   const firstLoginMs = performance.now() - started;
@@ -69,7 +76,7 @@ export async function startApp(
     log: () => output,
     stop: () => stopGroup(child),
   };
-  return { server, firstLoginMs };
+  return { server, firstLoginMs, marks };
 }
 
 async function waitForLogin(origin: string, child: ChildProcess, output: () => string): Promise<void> {

@@ -20,7 +20,7 @@ export function passes(figure: Figure): boolean | null {
 
 function format(value: number | null, unit: string): string {
   if (value === null || Number.isNaN(value)) return "n/a";
-  const digits = unit === "×" ? 2 : Math.abs(value) >= 100 ? 0 : 1;
+  const digits = unit === "×" ? 2 : Number.isInteger(value) || Math.abs(value) >= 100 ? 0 : 1;
   return `${value.toFixed(digits)}${unit === "×" ? "" : ` ${unit}`}`.trim();
 }
 

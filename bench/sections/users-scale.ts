@@ -121,7 +121,7 @@ async function timeViews(instances: Instance[], rounds: number): Promise<Record<
     const started = performance.now();
     const response = await request(instance.server!.origin + VIEWS[view], { headers: { cookie: instance.cookie! } });
     const html = await response.body.text();
-    if (response.statusCode !== 200 || !html.includes("Page 1 of")) throw new Error(`${VIEWS[view]} answered ${response.statusCode}`);
+    if (response.statusCode !== 200 || !html.includes(`aria-label="Pages"`)) throw new Error(`${VIEWS[view]} answered ${response.statusCode}`);
     return performance.now() - started;
   };
   for (let round = -3; round < rounds; round++) {
