@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   delete process.env.DATABASE_URL;
   const { codeStepLoad, freshChallenges, userPool } = await import("./sections/sign-in");
   const { hashPassword } = await import("@/lib/auth/password");
-  const options: RunOptions = { quick: false, seconds: Number(secondsArg), warmupSeconds: 2, connections: 8, log: console.log };
+  const options: RunOptions = { quick: false, seconds: Number(secondsArg), warmupSeconds: 2, rounds: 1, connections: 8, log: console.log };
   const dir = path.resolve("bench/profiles", load);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       const templates = await captureSignIn(server.origin, users[20_000]);
       const pool = userPool(users.slice(0, 20_000));
       let i = 0;
-      if (load === "code") result = await codeStepLoad(server.origin, templates, pool, await freshChallenges(sql, pool), options);
+      if (load === "code") result = await codeStepLoad(server.origin, templates, pool, { challenges: await freshChallenges(sql, pool), next: 0 }, options);
       else if (load === "password")
         result = await runLoad({
           origin: server.origin,
