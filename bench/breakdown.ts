@@ -1,10 +1,13 @@
 /**
  * Evidence for docs/PERFORMANCE.md: one request at a time (no queueing), the
  * median latency and response size of each request the sign-in involves, so
- * that the cost of a step can be split into its parts.
+ * that the cost of a step can be split into its parts; and, when the
+ * PostgreSQL server log is readable, the SQL statements each request sends
+ * (log_statement = all on the bench database only).
  *   npm run bench:breakdown [-- rounds]
  */
 import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import postgres from "postgres";
 import { request } from "undici";
 import { BENCH_PASSWORD, BENCH_SECRETS, PORTS } from "./lib/config";
@@ -28,6 +31,14 @@ async function main(): Promise<void> {
     const handle = await openMigrated({ url: pg.url });
     const users = await seedBenchUsers(handle.db, rounds + 10, await hashPassword(BENCH_PASSWORD));
     await handle.close();
+    // Every statement of this database's sessions goes to the server log: counted per request below.
+    const LOG = "/var/log/postgresql/postgresql-15-main.log";
+    const countStatements = existsSync(LOG);
+    if (countStatements) await sql.unsafe(`alter database "${pg.name}" set log_statement = 'all'`);
+    const statementsSince = (offset: number) => {
+      const text = readFileSync(LOG).subarray(offset).toString("utf8");
+      return text.split("\n").filter((line) => line.includes(`@${pg.name} LOG:  `) && /LOG: {2}(execute|statement)/.test(line)).length;
+    };
     const { server } = await startApp(PORTS.app, { url: pg.url });
     try {
       const origin = server.origin;
@@ -74,7 +85,16 @@ async function main(): Promise<void> {
           status = response.statusCode;
           if (response.statusCode >= 400) throw new Error(`${name}: ${response.statusCode}`);
         }
-        console.log(`  ${median(times).toFixed(1).padStart(7)} ms  ${String(bytes).padStart(7)} B  ${status}  ${name}`);
+        let statements = "";
+        if (countStatements) {
+          const prepared = [];
+          for (let k = 0; k < 5; k++) prepared.push(await make()); // challenges are inserted before the offset is read
+          const offset = statSync(LOG).size;
+          for (const probe of prepared) await (await request(origin + probe.path, { method: probe.method, headers: probe.headers, body: probe.body })).body.arrayBuffer();
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          statements = `${(statementsSince(offset) / 5).toFixed(1).padStart(5)} SQL`;
+        }
+        console.log(`  ${median(times).toFixed(1).padStart(7)} ms  ${String(bytes).padStart(7)} B  ${status}  ${statements}  ${name}`);
       }
     } finally {
       await server.stop();
