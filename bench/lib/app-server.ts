@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { BENCH_SECRETS } from "./config";
 
@@ -74,7 +74,12 @@ export async function startApp(
     port,
     serverPid: () => findServerPid(child.pid!),
     log: () => output,
-    stop: () => stopGroup(child),
+    // npm exits on SIGTERM before its child has closed the database: wait for the server process itself.
+    stop: async () => {
+      const pid = findServerPid(child.pid!);
+      await stopGroup(child);
+      await waitForExit(pid);
+    },
   };
   return { server, firstLoginMs, marks };
 }
@@ -116,6 +121,18 @@ async function stopGroup(child: ChildProcess): Promise<void> {
   }, 10_000);
   await exited;
   clearTimeout(timer);
+}
+
+async function waitForExit(pid: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (existsSync(`/proc/${pid}`)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** The next-server process among `root` and its descendants (npm → sh → node). */
