@@ -17,5 +17,5 @@ export function proxy(request: NextRequest) {
 }
 
 export const config = {
-  matcher: ["/((?!login|setup|api/|_next/|favicon.ico).*)"],
+  matcher: ["/((?!login|setup|api/|_next/|favicon.ico|icon.svg).*)"],
 };

@@ -1,4 +1,5 @@
 import "server-only";
+import { cache } from "react";
 import { and, count, eq, isNull } from "drizzle-orm";
 import type { Database } from "@/db";
 import { recoveryCodes, totpCredentials } from "@/db/schema";
@@ -17,8 +18,8 @@ export type TwoFactorStatus = {
   requiredInDays: number | null;
 };
 
-/** What My Settings shows. Nothing secret. */
-export async function twoFactorStatus(db: Database, userId: string, role: "admin" | "user"): Promise<TwoFactorStatus> {
+/** What My Settings shows. Nothing secret. Cached per request: the layout and the home page both ask. */
+export const twoFactorStatus = cache(async (db: Database, userId: string, role: "admin" | "user"): Promise<TwoFactorStatus> => {
   const [settings, [credential], [codes]] = await Promise.all([
     getSettings(db),
     db.select({ enabledAt: totpCredentials.enabledAt }).from(totpCredentials).where(eq(totpCredentials.userId, userId)),
@@ -35,7 +36,7 @@ export async function twoFactorStatus(db: Database, userId: string, role: "admin
     recoveryCodesLeft: codes.left,
     requiredInDays: policy?.kind === "grace" ? policy.daysLeft : policy?.kind === "due" ? 0 : null,
   };
-}
+});
 
 /** Disables 2FA after a current code; ends every other session. */
 export async function disableTwoFactor(
