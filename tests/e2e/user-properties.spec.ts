@@ -65,7 +65,7 @@ test("User properties: ticking Two factor authentication enabled makes enrollmen
   await expect(page).toHaveURL(/\/login/);
   await expect(page.getByRole("heading", { name: "Set up two-factor authentication" })).toBeVisible();
   // Open redirect through enrollment: the callbackUrl the page hands back at Done must stay on the app.
-  await page.goto(`/login?callbackUrl=${encodeURIComponent("https://evil.example/after-enrollment")}`);
+  await page.goto(`/login?callbackUrl=${encodeURIComponent("https://evil.example")}`);
   await expect(page.getByRole("heading", { name: "Set up two-factor authentication" })).toBeVisible();
 
   const secret = (await page.getByLabel("Setup key").innerText()).replace(/\s/g, "");
