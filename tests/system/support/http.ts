@@ -64,6 +64,9 @@ export function encodeArguments(before: unknown[], form: Form | null): FormData 
     JSON.stringify(args, (_key, value: unknown) => {
       if (value instanceof ReactEncoded) return value.encoded;
       if (typeof value === "string" && value.startsWith("$")) return `$${value}`;
+      // As React encodes them: JSON would turn these into null, which some actions read as "all"
+      // (Remove all trusted browsers) — a different call from the one the fuzz meant to send.
+      if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "$NaN" : value > 0 ? "$Infinity" : "$-Infinity";
       return value;
     }),
   );
