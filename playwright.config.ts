@@ -89,6 +89,8 @@ export default defineConfig({
       name: "system",
       testDir: "./tests/system",
       testMatch: /\.spec\.ts$/,
+      // Up to four servers of their own run at once on 2 cores: a step may take longer than in the shared suites.
+      expect: { timeout: 30_000 },
       dependencies: servers.map((server) => `${server.name}-instance-settings`),
       metadata: { server: "own" },
     },
