@@ -4,12 +4,13 @@ import type { Database, Transaction as Tx } from "@/db";
 import { recoveryCodes, signInChallenges, totpCredentials, users } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { consumeChallenge } from "@/lib/auth/challenge";
-import { decryptSecret, sha256Hex } from "@/lib/crypto";
+import { sha256Hex } from "@/lib/crypto";
 import { signInRequirement } from "@/lib/auth/sign-in";
 import { isLockedOut, recordSecondFactorFailure, resetSecondFactorFailures } from "@/lib/two-factor/lockout";
 import { hashRecoveryCode, isWellFormedRecoveryCode, normaliseRecoveryCode } from "@/lib/two-factor/recovery-codes";
 import { checkTotpCode } from "@/lib/two-factor/totp";
 import { consumeTimeStep } from "@/lib/two-factor/time-step";
+import { readTotpSecret } from "@/lib/two-factor/totp-secret";
 import { findTrustedBrowser, forgetTrustedBrowsers, markTrustedBrowserUsed, trustBrowser } from "@/lib/two-factor/trusted-browsers";
 import { getSettings } from "@/lib/settings";
 
@@ -63,13 +64,8 @@ export async function completeSignIn(
   if (isLockedOut(user)) return { ok: false, error: "locked_out" };
 
   if (input.method === "totp") {
-    let secret: string;
-    try {
-      secret = decryptSecret(credential!.secretCiphertext, user.id);
-    } catch {
-      console.error(`[two-factor] the TOTP secret of user ${user.id} cannot be decrypted (wrong TOTP_ENCRYPTION_KEY?)`);
-      return fail(db, user.id, "code_invalid", context, "sign_in.code_failed");
-    }
+    const secret = readTotpSecret(credential!.secretCiphertext, user.id);
+    if (secret === null) return fail(db, user.id, "code_invalid", context, "sign_in.code_failed");
     const check = checkTotpCode(secret, input.code, credential!.lastUsedStep, Math.floor(Date.now() / 1000));
     if (check.result === "invalid") return fail(db, user.id, "code_invalid", context, "sign_in.code_failed");
     if (check.result === "replayed") return fail(db, user.id, "code_invalid", context, "sign_in.code_replayed");

@@ -3,10 +3,10 @@ import { eq } from "drizzle-orm";
 import type { Database } from "@/db";
 import { totpCredentials, users } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
-import { decryptSecret } from "@/lib/crypto";
 import { isLockedOut, recordSecondFactorFailure } from "@/lib/two-factor/lockout";
 import { checkTotpCode, type TotpCheck } from "@/lib/two-factor/totp";
 import { consumeTimeStep } from "@/lib/two-factor/time-step";
+import { readTotpSecret } from "@/lib/two-factor/totp-secret";
 
 export type CurrentCodeResult = "ok" | "invalid" | "locked_out" | "not_enabled";
 
@@ -28,7 +28,7 @@ export async function verifyCurrentCode(
     .where(eq(totpCredentials.userId, userId));
   if (!row?.credential.enabledAt) return "not_enabled";
   if (isLockedOut({ secondFactorLockedUntil: row.lockedUntil })) return "locked_out";
-  const secret = readSecret(row.credential.secretCiphertext, userId);
+  const secret = readTotpSecret(row.credential.secretCiphertext, userId);
   const check: TotpCheck = secret === null ? { result: "invalid" } : checkTotpCode(secret, code, row.credential.lastUsedStep, Math.floor(Date.now() / 1000));
   if (check.result === "valid" && (await consumeTimeStep(db, userId, check.timeStep))) return "ok";
   return db.transaction(async (tx) => {
@@ -38,18 +38,4 @@ export async function verifyCurrentCode(
     if (locked) await recordEvent(tx, "sign_in.locked_out", { targetUserId: userId }, context);
     return locked ? "locked_out" : "invalid";
   });
-}
-
-/**
- * The secret, or null when it cannot be decrypted — a wrong
- * TOTP_ENCRYPTION_KEY, or a ciphertext moved from another user's row. Like
- * the sign-in, that is a failed check (counted), not an exception (a 500).
- */
-function readSecret(ciphertext: string, userId: string): string | null {
-  try {
-    return decryptSecret(ciphertext, userId);
-  } catch {
-    console.error(`[two-factor] the TOTP secret of user ${userId} cannot be decrypted (wrong TOTP_ENCRYPTION_KEY?)`);
-    return null;
-  }
 }
