@@ -24,6 +24,7 @@ export const MESSAGES = {
   enrollmentExpired: "This setup has expired. Start again.",
   notAllowed: "You are not allowed to do that.",
   invalidRequest: "The request was not valid.",
+  unreachable: "The server could not be reached. Check your connection and try again.",
   saved: "Saved.",
   userNotFound: "This user no longer exists.",
   lastAdmin: "This is the last administrator: make someone else an administrator first.",

@@ -32,6 +32,32 @@ test("cross-site request forgery: a server action posted with a foreign Origin i
   await expect(page.getByLabel("Days a trusted browser skips the code")).not.toHaveValue("77");
 });
 
+test("login cross-site request forgery: the sign-in steps refuse a foreign Origin, a cross-site fetch and a form post, and sign nobody in", async ({ request, baseURL }) => {
+  const origin = new URL(baseURL!).origin;
+  const form = { email: ADMIN.email, password: ADMIN.password };
+  const hostile: { what: string; headers: Record<string, string>; body: string }[] = [
+    { what: "foreign Origin", headers: { "content-type": "application/json", origin: "https://evil.example" }, body: JSON.stringify(form) },
+    { what: "Origin null (sandboxed frame)", headers: { "content-type": "application/json", origin: "null" }, body: JSON.stringify(form) },
+    { what: "look-alike host", headers: { "content-type": "application/json", origin: "http://localhost.evil.example" }, body: JSON.stringify(form) },
+    { what: "no Origin", headers: { "content-type": "application/json" }, body: JSON.stringify(form) },
+    { what: "cross-site fetch", headers: { "content-type": "application/json", origin, "sec-fetch-site": "cross-site" }, body: JSON.stringify(form) },
+    // What a hostile page's <form> can send without a preflight: a simple content type.
+    { what: "text/plain form", headers: { "content-type": "text/plain", origin }, body: JSON.stringify(form) },
+    { what: "urlencoded form", headers: { "content-type": "application/x-www-form-urlencoded", origin }, body: new URLSearchParams(form).toString() },
+  ];
+  for (const step of ["password", "code"]) {
+    for (const { what, headers, body } of hostile) {
+      const response = await request.post(`/login/${step}`, { headers, data: body, maxRedirects: 0 });
+      expect([403, 415], `${step}: ${what}`).toContain(response.status());
+      expect(response.headers()["set-cookie"] ?? "", `${step}: ${what}`).not.toMatch(/session-token=ey|signin-challenge=/);
+    }
+  }
+  expect(await (await request.get("/api/auth/session")).json()).toBeNull();
+  // The same request from the site itself is judged (the admin has no code due here): the refusals above were the check.
+  const same = await request.post("/login/password", { headers: { "content-type": "application/json", origin }, data: JSON.stringify(form) });
+  expect(await same.json()).toEqual({ status: "signed-in", to: "/" });
+});
+
 test("cross-site request forgery: Auth.js's sign-in and sign-out endpoints refuse a POST without their CSRF token", async ({ page, request }) => {
   const signInPost = await request.post("/api/auth/callback/credentials", {
     form: { challenge: "x", method: "none", code: "" },

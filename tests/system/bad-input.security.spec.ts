@@ -242,34 +242,27 @@ const idFor = (who: Who, w: World, realIds: string[]) =>
 const withForged = (form: fc.Arbitrary<Form>, real: string[], w: World) =>
   fc.tuple(form, forgedFields(real, [w.ids.admin, w.ids.user])).map(([f, forged]) => ({ ...forged, ...f }));
 const noArgs: ActionFuzz["call"] = () => fc.record({ before: fc.array(argument, { maxLength: 3 }), form: fc.option(anyForm({}), { nil: null }) });
+/** A sign-in step's JSON body: real field names with hostile values (any JSON type), plus forged fields. */
+const jsonValue: fc.Arbitrary<unknown> = fc.oneof({ weight: 4, arbitrary: fieldValue.map((v) => (typeof v === "object" && !Array.isArray(v) ? v.file : v)) }, argument, fc.array(argument, { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), argument, { maxKeys: 3 }));
+const signInStepFields = (w: World) =>
+  fc
+    .record(
+      {
+        email: fc.oneof(valid.email, jsonValue),
+        password: fc.oneof(valid.password, jsonValue),
+        method: fc.oneof(fc.constantFrom("totp", "recovery", "none", "enrolled", "trusted"), jsonValue),
+        code: fc.oneof(sixDigits, spacedDigits, unicodeDigits, jsonValue),
+        trust: fc.oneof(fc.constantFrom("on", true, "true"), jsonValue),
+        callbackUrl: fc.oneof(fc.constantFrom("/admin", "//evil.example", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"), jsonValue),
+      },
+      { requiredKeys: [] },
+    )
+    .chain((fields) => forgedFields(Object.keys(fields), [w.ids.admin, w.ids.user]).map((forged) => ({ ...forged, ...fields })));
 const ALL: Who[] = ["nobody", "user", "admin"];
 const SIGN_IN: Who[] = ["nobody", "user", "admin", "pending"];
 
 /** Every server action, by name. A new action without an entry here fails the test. */
 const ACTIONS: Record<string, ActionFuzz> = {
-  passwordStepAction: {
-    form: true,
-    callers: SIGN_IN,
-    call: (_who, w) =>
-      fc.record({
-        before: fc.tuple(prevState),
-        form: withForged(anyForm({ email: valid.email, password: null, callbackUrl: null }), ["email", "password", "callbackUrl"], w),
-      }),
-  },
-  codeStepAction: {
-    form: true,
-    callers: SIGN_IN,
-    runs: RUNS * 3,
-    call: (_who, w) =>
-      fc.record({
-        before: fc.tuple(prevState),
-        form: withForged(
-          anyForm({ method: fc.constantFrom("totp", "recovery"), code: CODE_FIELD.code, trust: fc.constant("on"), callbackUrl: null }),
-          ["method", "code", "trust", "callbackUrl"],
-          w,
-        ),
-      }),
-  },
   abandonSignInAction: { callers: SIGN_IN, call: noArgs },
   cancelSignInAction: { callers: SIGN_IN, call: noArgs },
   startSignInEnrollmentAction: { callers: SIGN_IN, call: noArgs },
@@ -391,8 +384,6 @@ const ACTIONS: Record<string, ActionFuzz> = {
  * the code under test — a FormData that arrived empty, say).
  */
 const REACHED: Record<string, RegExp> = {
-  "passwordStepAction as nobody": /Incorrect email or password/,
-  "codeStepAction as pending": /That code is not valid|Too many incorrect codes/,
   "addUserAction as admin": /Check the highlighted fields/,
   "addUserAction as user": /You are not allowed/,
   "saveUserPropertiesAction as admin": /Check the highlighted fields/,
@@ -545,9 +536,12 @@ async function signInEveryone(browser: Browser, w: World): Promise<void> {
 
 /** The user's password step, as a script would do it: a live challenge for the code step. */
 async function openChallenge(w: World): Promise<void> {
-  const action = serverActionsOfBuild().get("passwordStepAction")!;
-  const body = encodeArguments([{ status: "idle" }], { email: USER.email, password: USER.password });
-  const answer = await callAction(w.server.url, action, body, "");
+  const answer = await request(w.server.url, "/login/password", {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: w.server.url },
+    body: JSON.stringify({ email: USER.email, password: USER.password }),
+    cookie: "",
+  });
   w.challenge = cookiesFrom(answer.headers).get("signin-challenge") ?? "";
   expect(w.challenge, "the password step opened a challenge").not.toBe("");
   w.cookies.pending = `signin-challenge=${w.challenge}`;
@@ -655,8 +649,8 @@ for (const driver of drivers) {
       }
     });
 
-    test("route handlers (Auth.js session, csrf, credentials callback, sign-out; audit export) with hostile bodies, queries and headers: no server error, no change", async () => {
-      expect(routeHandlersOfBuild().sort(), "every route handler has a fuzz spec").toEqual(["/admin/audit/export", "/api/auth/[...nextauth]", "/api/health/live", "/icon.svg"]);
+    test("route handlers (both sign-in steps; Auth.js session, csrf, credentials callback, sign-out; audit export) with hostile bodies, queries and headers: no server error, no change", async () => {
+      expect(routeHandlersOfBuild().sort(), "every route handler has a fuzz spec").toEqual(["/admin/audit/export", "/api/auth/[...nextauth]", "/api/health/live", "/icon.svg", "/login/code", "/login/password"]);
       await openChallenge(w);
       const csrf: Partial<Record<Who, { token: string; cookie: string }>> = {};
       for (const who of SIGN_IN) {
@@ -730,6 +724,35 @@ for (const driver of drivers) {
               .record({ user: maybe(bounded), event: maybe(bounded), from: maybe(fc.oneof(bounded, fc.constantFrom("2024-02-30", "9999-99-99", "2024-01-01"))), to: maybe(bounded), page: maybe(fc.oneof(bounded, fc.constantFrom("0", "-1", "1e6", "99999999999"))) })
               .map((p) => ({ label: "GET audit export", target: `/admin/audit/export?${query(p)}`, init: {} })),
           },
+          // The sign-in steps: hostile JSON (wrong types, huge or unicode values, forged fields), bodies that are
+          // not JSON, other content types and origins. Mostly with this site's Origin, so most cases reach the step.
+          {
+            weight: 4,
+            arbitrary: fc
+              .tuple(
+                fc.constantFrom("password", "code"),
+                fc.oneof(
+                  { weight: 6, arbitrary: signInStepFields(w) },
+                  fc.constantFrom("{", "null", "[]", '"x"', "", "[1,2]", '{"email":'),
+                  fc.string({ unit: "binary", maxLength: 200 }),
+                  huge.map((value) => JSON.stringify({ email: value, password: value, code: value })),
+                ),
+                fc.oneof(
+                  { weight: 6, arbitrary: fc.constant({ "content-type": "application/json", origin: w.server.url }) },
+                  fc.record({
+                    "content-type": fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=utf-16", ""),
+                    origin: fc.constantFrom(w.server.url, "https://evil.example", "null", "", "http://localhost.evil.example", "%%%"),
+                    "sec-fetch-site": fc.constantFrom("same-origin", "cross-site", "same-site", "none"),
+                  }, { requiredKeys: ["content-type"] }),
+                ),
+              )
+              .map(([step, fields, headers]) => ({
+                label: `POST /login/${step}`,
+                target: `/login/${step}`,
+                init: { method: "POST", headers: Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== "")), body: typeof fields === "string" ? fields : JSON.stringify(fields) },
+                sent: fields,
+              })),
+          },
           // The liveness probe and the icon read nothing: any method, query or body gets a plain answer.
           fc
             .tuple(fc.constantFrom("/api/health/live", "/icon.svg"), fc.constantFrom("GET", "POST", "PUT", "DELETE"), fc.record({ q: maybe(bounded) }), maybe(bounded))
@@ -750,7 +773,8 @@ for (const driver of drivers) {
           fc.asyncProperty(routeCall(who), hostileHeaders, async ({ label, target, init, sent }, headers) => {
             fc.pre(!carriesLiveCode(sent, liveCodes(w)));
             const answer = await request(w.server.url, target, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers }, cookie: withCsrf(who) });
-            answers.push(`${label} as ${who} → ${answer.status} ${answer.headers.get("content-type")} ${answer.headers.get("location")}`);
+            const excerpt = label.startsWith("POST /login/") ? ` ${answer.body.slice(0, 300)}` : "";
+            answers.push(`${label} as ${who} → ${answer.status} ${answer.headers.get("content-type")} ${answer.headers.get("location")}${excerpt}`);
             expectHandled(answer, w, `${label} as ${who}`);
           }),
           RUNS * 6,
@@ -760,6 +784,9 @@ for (const driver of drivers) {
       // Proof of depth: authorize() took the live challenge and judged a code; the admin got a CSV.
       expect(answers.some((a) => /callback\/credentials as .*[?&]code=(code_invalid|locked_out|recovery_invalid|not_trusted)/.test(a)), "a code was judged").toBe(true);
       expect(answers.some((a) => /audit export as admin → 200 text\/csv/.test(a)), "an export was produced").toBe(true);
+      expect(answers.some((a) => /POST \/login\/password as nobody → 200 .*Incorrect email or password/.test(a)), "a password was judged").toBe(true);
+      expect(answers.some((a) => /POST \/login\/code as pending → 200 .*(That code is not valid|Too many incorrect codes)/.test(a)), "a code was judged on the live challenge").toBe(true);
+      expect(answers.some((a) => /POST \/login\/(password|code) as \w+ → 403 /.test(a)), "a foreign origin was refused").toBe(true);
       expect(w.server.log().slice(logStart), "no unhandled error in the server log").not.toContain("⨯");
       await expectProtectedStateUnchanged();
     });

@@ -1,5 +1,6 @@
 "use client";
 import { useActionState, useMemo, useState } from "react";
+import { useRouter } from "next/navigation";
 import { Card } from "@/components/ui/card";
 import { Checkbox, Field } from "@/components/ui/field";
 import { AuthenticationCodeField } from "@/components/two-factor/authentication-code-field";
@@ -7,7 +8,9 @@ import { SubmitButton, Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
 import { IDLE } from "@/lib/validation/messages";
 import { Enrollment } from "@/components/two-factor/enrollment";
-import { abandonSignInAction, cancelSignInAction, codeStepAction, passwordStepAction, type LoginState } from "./actions";
+import { abandonSignInAction, cancelSignInAction } from "./actions";
+import type { LoginState } from "./finish-sign-in";
+import { postStep } from "./post-step";
 import { confirmSignInEnrollmentAction, finishSignInEnrollmentAction, startSignInEnrollmentAction } from "./enroll-actions";
 
 type Step = "password" | "code" | "enroll";
@@ -23,9 +26,15 @@ export function LoginFlow({
   /** Days a trusted browser skips the code step; null when admins do not allow it. */
   trustDays: number | null;
 }) {
+  const router = useRouter();
   const [state, submit] = useActionState<LoginState, FormData>(
-    (previous, formData) =>
-      formData.get("step") === "code" ? codeStepAction(previous, formData) : passwordStepAction(previous, formData),
+    async (previous, formData) => {
+      const answer = await postStep(formData.get("step") === "code" ? "code" : "password", formData);
+      if (answer.status !== "signed-in") return answer;
+      // The session cookie is set: go on in this page, as a redirect() would have, without a full reload.
+      router.replace(answer.to);
+      return { status: "idle", step: previous.step };
+    },
     { status: "idle", step: initialStep },
   );
   const step: Step = state.step ?? initialStep;

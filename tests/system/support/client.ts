@@ -12,9 +12,14 @@ export type Client = APIRequestContext;
 export type Cookie = { name: string; value: string; domain: string; path: string; expires: number; httpOnly: boolean; secure: boolean; sameSite: "Strict" | "Lax" | "None" };
 
 /** `cookies`: a jar to start with (e.g. a cookie stolen from another client). */
-export function newClient(baseURL: string, options: { timeoutMs?: number; cookies?: Cookie[] } = {}): Promise<Client> {
-  return request.newContext({ baseURL, timeout: options.timeoutMs ?? 30_000, storageState: { cookies: options.cookies ?? [], origins: [] } });
+export async function newClient(baseURL: string, options: { timeoutMs?: number; cookies?: Cookie[] } = {}): Promise<Client> {
+  const client = await request.newContext({ baseURL, timeout: options.timeoutMs ?? 30_000, storageState: { cookies: options.cookies ?? [], origins: [] } });
+  origins.set(client, new URL(baseURL).origin);
+  return client;
 }
+
+/** Each client's site, for the Origin header a browser would send. */
+const origins = new WeakMap<Client, string>();
 
 let ids: Map<string, string> | undefined;
 
@@ -39,14 +44,32 @@ export function callAction(
 
 const IDLE = { status: "idle" };
 
+/** Posts a sign-in step's form to its route handler as the login page does (JSON, this site's Origin). */
+async function signInStep(client: Client, step: "password" | "code", fields: Record<string, string>): Promise<ActionReply> {
+  const response = await client.post(`/login/${step}`, {
+    data: fields,
+    headers: { origin: origins.get(client) ?? "" },
+    maxRedirects: 0,
+  });
+  const body = await response.text();
+  let to: string | null = null;
+  try {
+    const answer = JSON.parse(body) as { status?: string; to?: string };
+    if (answer.status === "signed-in" && typeof answer.to === "string") to = answer.to;
+  } catch {
+    // not JSON: a refusal from outside the step (status tells)
+  }
+  return { status: response.status(), body, redirectedTo: to };
+}
+
 /** Sign-in step 1. Ends signed in (no code due) or with the challenge cookie set for step 2. */
 export function passwordStep(client: Client, email: string, password: string): Promise<ActionReply> {
-  return callAction(client, "passwordStepAction", { before: [IDLE], form: { step: "password", email, password, callbackUrl: "/" } }, "/login");
+  return signInStep(client, "password", { email, password, callbackUrl: "/" });
 }
 
 /** Sign-in step 2 with the challenge cookie of this client's jar. */
 export function codeStep(client: Client, code: string, method: "totp" | "recovery" = "totp"): Promise<ActionReply> {
-  return callAction(client, "codeStepAction", { before: [IDLE], form: { step: "code", method, code, callbackUrl: "/" } }, "/login");
+  return signInStep(client, "code", { method, code, callbackUrl: "/" });
 }
 
 /** The signed-in user's email according to the server, or null. */

@@ -1,0 +1,85 @@
+import "server-only";
+
+/** Larger than any sign-in form (email 254, password 1024, callbackUrl 2048 characters). */
+export const JSON_BODY_MAX_BYTES = 8 * 1024;
+
+export type JsonRequest = { ok: true; body: Record<string, unknown> } | { ok: false; response: Response };
+
+/**
+ * The checks a server action gets from Next and a route handler taking a
+ * form must do itself, before anything else:
+ * - same origin: the Origin header names this host (a browser always sends
+ *   it on a POST), and Sec-Fetch-Site, when sent, says same-origin. This is
+ *   the CSRF defence, as for server actions (login CSRF included);
+ * - `Content-Type: application/json`, which a cross-site form cannot send
+ *   without a CORS preflight that this app never answers;
+ * - a bounded body read as a stream, so a huge or endless body costs at most
+ *   JSON_BODY_MAX_BYTES of memory;
+ * - a JSON object, never an array or a scalar.
+ */
+export async function readJsonRequest(request: Request): Promise<JsonRequest> {
+  if (!isSameOrigin(request.headers)) return refuse(403, "This request must come from the sign-in page of this site.");
+  const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json") return refuse(415, "Send the form as application/json.");
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > JSON_BODY_MAX_BYTES) return refuse(413, "The request is too large.");
+  const text = await readCapped(request, JSON_BODY_MAX_BYTES);
+  if (text === null) return refuse(413, "The request is too large.");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return refuse(400, "The request was not valid.");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return refuse(400, "The request was not valid.");
+  return { ok: true, body: body as Record<string, unknown> };
+}
+
+/**
+ * Compares hosts the way Next compares them for server actions: the Origin's
+ * host against X-Forwarded-Host (set by the proxy in front, if any) or Host.
+ */
+export function isSameOrigin(headers: Headers): boolean {
+  const site = headers.get("sec-fetch-site");
+  if (site !== null && site !== "same-origin") return false;
+  const origin = headers.get("origin");
+  if (!origin || origin === "null") return false;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const host = headers.get("x-forwarded-host")?.split(",")[0]?.trim() || headers.get("host");
+  return !!host && originHost === host.toLowerCase();
+}
+
+async function readCapped(request: Request, maxBytes: number): Promise<string | null> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder("utf-8", { fatal: false }).decode(Buffer.concat(chunks));
+}
+
+/** A JSON answer no cache keeps. */
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+  });
+}
+
+function refuse(status: number, message: string): JsonRequest {
+  return { ok: false, response: json({ status: "error", message }, status) };
+}
