@@ -2,7 +2,7 @@
  * The code step with nothing but node:http and postgres.js: what this
  * machine can do for the same work, to show the distance between the app and
  * the hardware. Same request as the app's (challenge cookie + the captured
- * multipart body), same database and same effects:
+ * JSON body), same database and same effects:
  *   challenge + user + credential lookup (one SELECT), AES-256-GCM decrypt of
  *   the TOTP secret, HMAC-SHA-1 at T and T−1, then one statement that deletes
  *   the challenge, advances last_used_step by compare-and-set, resets the
@@ -49,8 +49,12 @@ function sealSession(claims: Record<string, unknown>): string {
 }
 
 function field(body: string, name: string): string {
-  const match = new RegExp(`name="_?1_${name}"\\r\\n\\r\\n([^\\r]*)\\r\\n`).exec(body);
-  return match?.[1] ?? "";
+  try {
+    const value = (JSON.parse(body) as Record<string, unknown>)[name];
+    return typeof value === "string" ? value : "";
+  } catch {
+    return "";
+  }
 }
 
 function cookie(header: string | undefined, name: string): string {
@@ -125,10 +129,10 @@ const server = http.createServer((request, response) => {
   request.on("end", () => {
     codeStep(request, Buffer.concat(chunks).toString("utf8")).then(
       ({ ok, setCookie }) => {
-        // The app answers a success with x-action-redirect; a failure with its form state.
-        if (ok) response.writeHead(200, { "content-type": "text/x-component", "x-action-redirect": "/;push", "set-cookie": setCookie });
-        else response.writeHead(200, { "content-type": "text/x-component" });
-        response.end(ok ? "" : '{"status":"error"}');
+        // As the app answers: JSON, the session cookie on success.
+        const headers = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+        response.writeHead(200, ok ? { ...headers, "set-cookie": setCookie } : headers);
+        response.end(ok ? '{"status":"signed-in","to":"/"}' : '{"status":"error"}');
       },
       (error: unknown) => {
         console.error(error);

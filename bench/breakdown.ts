@@ -44,11 +44,6 @@ async function main(): Promise<void> {
       const origin = server.origin;
       const templates = await captureSignIn(origin, users[rounds + 1]);
       const session = `${SESSION_COOKIE}=${await signInOverHttp(origin, templates, users[rounds + 2])}`;
-      const rsc = { rsc: "1", "next-router-state-tree": templates.code.headers["next-router-state-tree"] ?? "", "accept-encoding": "gzip" };
-      // Next answers an RSC request without its cache-busting `_rsc` hash with a 307 to the right URL: ask once.
-      const first = await request(`${origin}/`, { headers: { cookie: session, ...rsc } });
-      await first.body.arrayBuffer();
-      const rscPath = String(first.headers.location ?? "/");
       let n = 0;
       const challenge = async () => {
         const token = randomBytes(32).toString("base64url");
@@ -61,11 +56,10 @@ async function main(): Promise<void> {
         "GET /api/health/live (no-op route)": async () => ({ method: "GET", path: "/api/health/live" }),
         "GET /login (HTML)": async () => ({ method: "GET", path: "/login", headers: { "accept-encoding": "gzip" } }),
         "GET / signed in (HTML)": async () => ({ method: "GET", path: "/", headers: { cookie: session, "accept-encoding": "gzip" } }),
-        "GET / signed in (RSC, as the code step's redirect renders it)": async () => ({ method: "GET", path: rscPath, headers: { cookie: session, ...rsc } }),
         "GET /api/auth/session (Auth.js: decrypt JWT + jwt callback query)": async () => ({ method: "GET", path: "/api/auth/session", headers: { cookie: session } }),
-        "POST password step (argon2id + challenge + /login re-render)": async () =>
+        "POST /login/password (argon2id + challenge)": async () =>
           fill(templates.password, { [EMAIL]: users[n++ % rounds].email, [PASSWORD]: BENCH_PASSWORD }),
-        "POST code step (completeSignIn + session + render of /)": async () => {
+        "POST /login/code (completeSignIn + session cookie)": async () => {
           const { token, user } = await challenge();
           return fill(templates.code, { [CODE]: hotp(base32Decode(user.secret), timeStep()) }, `signin-challenge=${token}`);
         },

@@ -7,6 +7,7 @@ import { BENCH_PASSWORD, BENCH_SECRETS, PORTS } from "../lib/config";
 import type { BenchUser } from "../lib/database";
 import { median, runLoad, type LoadResult } from "../lib/load";
 import type { RunOptions, SectionResult } from "../lib/context";
+import { SESSION_COOKIE } from "../lib/sign-in";
 import { base32Decode, hotp, timeStep } from "../lib/totp";
 
 type Pool = { users: BenchUser[]; keys: Buffer[] };
@@ -109,7 +110,8 @@ export function codeStepLoad(origin: string, templates: SignInTemplates, pool: P
       const code = hotp(pool.keys[challenge.user], timeStep());
       return fill(templates.code, { [CODE]: code }, `signin-challenge=${challenge.token}`);
     },
-    ok: (status, headers) => status === 200 && typeof headers["x-action-redirect"] === "string",
+    // Signed in: the answer sets the session cookie (the JSON says where to go next).
+    ok: (status, headers) => status === 200 && setCookieValue(headers["set-cookie"], SESSION_COOKIE) !== null,
   });
 }
 

@@ -1,7 +1,7 @@
 import "server-only";
 import { eq } from "drizzle-orm";
 import type { Executor } from "@/db";
-import { totpCredentials, users } from "@/db/schema";
+import { totpCredentials, users, type InstanceSettings } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { createChallenge } from "@/lib/auth/challenge";
 import { verifyPassword } from "@/lib/auth/password";
@@ -77,9 +77,17 @@ export async function signInRequirement(db: Executor, userId: string): Promise<S
       .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
       .where(eq(users.id, userId)),
   ]);
-  if (!settings.twoFactorEnabled || !row) return "none";
-  if (row.enabledAt) return "code";
-  if (row.required || policyStatus(settings, row.role).kind === "due") return "enroll";
+  return row ? requirementOf(settings, row) : "none";
+}
+
+/** The rule of signInRequirement, for callers that already read the settings and the user. */
+export function requirementOf(
+  settings: InstanceSettings,
+  user: { enabledAt: Date | null; required: boolean; role: "admin" | "user" },
+): SignInRequirement {
+  if (!settings.twoFactorEnabled) return "none";
+  if (user.enabledAt) return "code";
+  if (user.required || policyStatus(settings, user.role).kind === "due") return "enroll";
   return "none";
 }
 
