@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, gt, lt, sql } from "drizzle-orm";
+import { and, eq, gt, sql } from "drizzle-orm";
 import type { Executor } from "@/db";
 import { signInChallenges } from "@/db/schema";
 import { randomToken, sha256Hex } from "@/lib/crypto";
@@ -16,8 +16,7 @@ export type ChallengePurpose = "sign_in" | "enroll";
  */
 export async function createChallenge(db: Executor, userId: string, purpose: ChallengePurpose): Promise<string> {
   const token = randomToken(32);
-  // Housekeeping: expired challenges of anyone are useless; keep the table small.
-  await db.delete(signInChallenges).where(lt(signInChallenges.expiresAt, sql`now()`));
+  // Expired challenges are deleted by the hourly sweep (lib/maintenance.ts), not here on the sign-in path.
   await db.insert(signInChallenges).values({
     tokenHash: sha256Hex(token),
     userId,

@@ -120,7 +120,19 @@ async function requestHeaders(request: { headers: Headers } | undefined): Promis
   }
 }
 
-const nextAuth = NextAuth(async (request) => config(secureCookiesFor(await requestHeaders(request))));
+/**
+ * Auth.js asks for its configuration on every call (every page's auth(),
+ * every sign-in): two are built once, for plain and for Secure cookies.
+ * The secrets they read are fixed for the life of the process.
+ */
+const configs = new Map<boolean, NextAuthConfig>();
+function configFor(useSecureCookies: boolean): NextAuthConfig {
+  let built = configs.get(useSecureCookies);
+  if (!built) configs.set(useSecureCookies, (built = config(useSecureCookies)));
+  return built;
+}
+
+const nextAuth = NextAuth(async (request) => configFor(secureCookiesFor(await requestHeaders(request))));
 export const { auth, signIn, signOut, unstable_update: updateSession } = nextAuth;
 
 /** The /api/auth/* route handlers, with a Location header that Node can send (see nodeSafeLocation). */

@@ -1,7 +1,7 @@
 import "server-only";
 import { eq } from "drizzle-orm";
 import type { Executor } from "@/db";
-import { totpCredentials, users, type InstanceSettings } from "@/db/schema";
+import { instanceSettings, totpCredentials, users, type InstanceSettings } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { createChallenge } from "@/lib/auth/challenge";
 import { verifyPassword } from "@/lib/auth/password";
@@ -36,9 +36,22 @@ export async function passwordStep(
   context: RequestContext,
 ): Promise<PasswordStepResult> {
   const limits = passwordLimits(input.email, context.ip);
+  // The user, their credential and the instance settings in one query: what step 2 must be is known without another.
   const [limited, [user]] = await Promise.all([
     isRateLimited(db, limits),
-    db.select({ id: users.id, passwordHash: users.passwordHash }).from(users).where(eq(users.email, input.email)),
+    db
+      .select({
+        id: users.id,
+        passwordHash: users.passwordHash,
+        required: users.twoFactorRequired,
+        role: users.role,
+        enabledAt: totpCredentials.enabledAt,
+        settings: instanceSettings,
+      })
+      .from(users)
+      .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
+      .leftJoin(instanceSettings, eq(instanceSettings.id, 1))
+      .where(eq(users.email, input.email)),
   ]);
   const passwordOk = await verifyPassword(limited ? null : (user?.passwordHash ?? null), input.password);
   if (!passwordOk || !user) {
@@ -48,7 +61,8 @@ export async function passwordStep(
     });
     return { ok: false };
   }
-  const requirement = await signInRequirement(db, user.id);
+  // No settings row before the first settings read ever: read (and create) it then.
+  const requirement = requirementOf(user.settings ?? (await getSettings(db)), user);
   const challenge = await createChallenge(db, user.id, requirement === "enroll" ? "enroll" : "sign_in");
   return {
     ok: true,

@@ -123,19 +123,4 @@ describe.each(testDrivers())("password step on %s", (driver) => {
     expect(await passwordStep(t.db, { email: user.email, password: user.password }, elsewhere)).toMatchObject({ ok: true });
   });
 
-  it("removes expired challenges of anyone when opening a new one", async () => {
-    const user = await newUser(t.db);
-    const other = await newUser(t.db);
-    await passwordStep(t.db, { email: other.email, password: other.password }, CONTEXT);
-    await t.db
-      .update(signInChallenges)
-      .set({ expiresAt: sql`now() - interval '1 second'` })
-      .where(eq(signInChallenges.userId, other.id));
-    await passwordStep(t.db, { email: user.email, password: user.password }, CONTEXT);
-    const left = await t.db
-      .select()
-      .from(signInChallenges)
-      .where(and(eq(signInChallenges.userId, other.id)));
-    expect(left).toHaveLength(0);
-  });
 });
