@@ -1,9 +1,18 @@
 "use client";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 import { useState } from "react";
 import { Dialog } from "@/components/ui/dialog";
 import { Menu, MenuItem, menuItemClass } from "@/components/ui/menu";
-import { MySettings, type MySettingsData } from "@/components/two-factor/my-settings";
+import type { MySettingsData } from "@/components/two-factor/my-settings";
+
+// My Settings (enrollment, codes, sessions: ~9 KiB gzipped) is loaded when the profile menu
+// first opens, not with every signed-in page; most page views never open it.
+const loadMySettings = () => import("@/components/two-factor/my-settings");
+const MySettings = dynamic(() => loadMySettings().then((m) => m.MySettings), {
+  ssr: false,
+  loading: () => <p className="text-sm text-slate-600 dark:text-slate-400">Loading…</p>,
+});
 
 /** The frame of every signed-in page: navigation, and the profile menu at the top right. */
 export function AppHeader({
@@ -30,6 +39,7 @@ export function AppHeader({
           ) : null}
         </nav>
         <Menu
+          onOpen={() => void loadMySettings()}
           label={
             <>
               <span aria-hidden className="flex size-7 items-center justify-center rounded-full bg-brand-100 text-xs font-semibold text-brand-700">

@@ -9,10 +9,13 @@ export function Menu({
   label,
   children,
   align = "right",
+  onOpen,
 }: {
   label: React.ReactNode;
   children: (close: () => void) => React.ReactNode;
   align?: "left" | "right";
+  /** Called as the menu opens: a chance to start loading what its items open. */
+  onOpen?: () => void;
 }) {
   const [open, setOpen] = useState(false);
   const menuId = useId();
@@ -45,7 +48,10 @@ export function Menu({
         aria-haspopup="menu"
         aria-expanded={open}
         aria-controls={open ? menuId : undefined}
-        onClick={() => setOpen((o) => !o)}
+        onClick={() => {
+          if (!open) onOpen?.();
+          setOpen(!open);
+        }}
         className="flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium hover:bg-slate-100 dark:hover:bg-slate-800"
       >
         {label}

@@ -7,13 +7,16 @@ import { AuthenticationCodeField } from "@/components/two-factor/authentication-
 import { SubmitButton, Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
 import { IDLE } from "@/lib/validation/messages";
-import { Enrollment } from "@/components/two-factor/enrollment";
+import dynamic from "next/dynamic";
 import { abandonSignInAction, cancelSignInAction } from "./actions";
 import type { LoginState } from "./finish-sign-in";
 import { postStep } from "./post-step";
 import { confirmSignInEnrollmentAction, finishSignInEnrollmentAction, startSignInEnrollmentAction } from "./enroll-actions";
 
 type Step = "password" | "code" | "enroll";
+
+// Only a sign-in whose enrollment an admin requires needs the enrollment steps: their own chunk.
+const Enrollment = dynamic(() => import("@/components/two-factor/enrollment").then((m) => m.Enrollment));
 
 /** Both sign-in steps; every server answer says which step is due next. */
 export function LoginFlow({
