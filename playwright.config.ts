@@ -9,8 +9,10 @@ import { defineConfig, devices, type Project } from "@playwright/test";
 const SYSTEM_CHROMIUM = "/usr/bin/chromium";
 // SYSTEM_ONLY=1: only tests/system, which start servers of their own (no shared servers, no waiting on other suites).
 const systemOnly = process.env.SYSTEM_ONLY === "1";
-const servers = systemOnly ? [] : [{ name: "pglite", port: 3100 }];
-if (process.env.DATABASE_URL && !systemOnly) servers.push({ name: "postgres", port: 3101 });
+// E2E_PORT moves the shared servers (default 3100 and 3101), so that two checkouts can run the suite side by side.
+const firstPort = Number(process.env.E2E_PORT || 3100);
+const servers = systemOnly ? [] : [{ name: "pglite", port: firstPort }];
+if (process.env.DATABASE_URL && !systemOnly) servers.push({ name: "postgres", port: firstPort + 1 });
 
 const launchOptions = existsSync(SYSTEM_CHROMIUM)
   ? {
