@@ -1,5 +1,9 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // Container hosts: NEXT_OUTPUT=standalone npm run build also writes .next/standalone/server.js with only
+  // the files it needs (docs/DEPLOY.md). Not by default: `next start` (npm start) warns on such a build.
+  // npm test builds this way, so that the standalone server is what the system tests prove.
+  output: process.env.NEXT_OUTPUT === "standalone" ? "standalone" : undefined,
   // PGlite ships wasm + data files; bundling would copy them into .next/static (public).
   // argon2 is a native addon. Both must be loaded from node_modules at run time.
   serverExternalPackages: ["@electric-sql/pglite", "@node-rs/argon2"],

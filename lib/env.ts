@@ -70,3 +70,48 @@ function storedSecrets(): StoredSecrets {
     return JSON.parse(readFileSync(file, "utf8")) as StoredSecrets;
   }
 }
+
+/**
+ * Checks every setting the app reads from the environment, before anything
+ * uses one, and names each problem: a deployment that is wrong in three ways
+ * learns all three at once, in one message, instead of a 500 later.
+ * Unset is fine wherever there is a default; a value that is set must be right.
+ */
+export function environmentProblems(env: NodeJS.ProcessEnv = process.env): string[] {
+  const problems: string[] = [];
+  const set = (name: string) => env[name]?.trim() || "";
+  const url = set("DATABASE_URL");
+  if (url && !/^postgres(ql)?:\/\/[^/]/i.test(url)) problems.push("DATABASE_URL must be a PostgreSQL URL: postgres://user:password@host:5432/database");
+  const auth = set("AUTH_SECRET");
+  if (auth && auth.length < 32) problems.push("AUTH_SECRET must be at least 32 characters (openssl rand -base64 33).");
+  const keys = set("TOTP_ENCRYPTION_KEY");
+  if (keys && !keys.split(",").every((key) => isBase64Key(key.trim(), [32]))) {
+    problems.push("TOTP_ENCRYPTION_KEY must be base64 of exactly 32 bytes (openssl rand -base64 32); several, comma separated, newest first.");
+  }
+  const actionsKey = set("NEXT_SERVER_ACTIONS_ENCRYPTION_KEY");
+  if (actionsKey && !isBase64Key(actionsKey, [16, 24, 32])) {
+    problems.push("NEXT_SERVER_ACTIONS_ENCRYPTION_KEY must be base64 of 16, 24 or 32 bytes (openssl rand -base64 32).");
+  }
+  const port = set("PORT");
+  if (port && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) problems.push("PORT must be a port number from 1 to 65535.");
+  for (const name of ["AUTH_URL", "APP_URL"]) {
+    const value = set(name);
+    if (value && !/^https?:\/\/[^/]/i.test(value)) problems.push(`${name} must be the site's address, e.g. https://signin.example.com`);
+  }
+  // On a host without a lasting disk of its own (Vercel sets VERCEL), generated secrets would differ per instance.
+  if (set("VERCEL") && (!auth || !keys)) {
+    problems.push("AUTH_SECRET and TOTP_ENCRYPTION_KEY must be set on a hosted deployment: instances share no files (docs/DEPLOY.md).");
+  }
+  if (set("VERCEL") && !url) problems.push("DATABASE_URL must be set on a hosted deployment: the embedded database needs a lasting disk (docs/DEPLOY.md).");
+  return problems;
+}
+
+function isBase64Key(value: string, lengths: number[]): boolean {
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(value) && lengths.includes(Buffer.from(value, "base64").length);
+}
+
+/** environmentProblems() as one error, for the start and the scripts to print and stop on. */
+export function assertEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  const problems = environmentProblems(env);
+  if (problems.length > 0) throw new Error(`the environment is not valid:\n  - ${problems.join("\n  - ")}`);
+}

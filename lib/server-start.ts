@@ -1,6 +1,6 @@
 import "server-only";
 import { databaseHandle } from "@/lib/db";
-import { dataDir, databaseUrl, secrets } from "@/lib/env";
+import { assertEnvironment, dataDir, databaseUrl, secrets } from "@/lib/env";
 import { sweepExpired } from "@/lib/maintenance";
 import { issueSetupToken } from "@/lib/setup";
 
@@ -13,6 +13,7 @@ const SWEEP_EVERY_MS = 60 * 60 * 1000;
  */
 export async function startServer(): Promise<void> {
   try {
+    assertEnvironment();
     secrets();
     const handle = await databaseHandle();
     await handle.migrate();

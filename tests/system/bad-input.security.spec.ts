@@ -650,7 +650,7 @@ for (const driver of drivers) {
     });
 
     test("route handlers (both sign-in steps; Auth.js session, csrf, credentials callback, sign-out; audit export) with hostile bodies, queries and headers: no server error, no change", async () => {
-      expect(routeHandlersOfBuild().sort(), "every route handler has a fuzz spec").toEqual(["/admin/audit/export", "/api/auth/[...nextauth]", "/api/health/live", "/icon.svg", "/login/code", "/login/password"]);
+      expect(routeHandlersOfBuild().sort(), "every route handler has a fuzz spec").toEqual(["/admin/audit/export", "/api/auth/[...nextauth]", "/api/health", "/api/health/live", "/icon.svg", "/login/code", "/login/password"]);
       await openChallenge(w);
       const csrf: Partial<Record<Who, { token: string; cookie: string }>> = {};
       for (const who of SIGN_IN) {
@@ -753,9 +753,9 @@ for (const driver of drivers) {
                 sent: fields,
               })),
           },
-          // The liveness probe and the icon read nothing: any method, query or body gets a plain answer.
+          // The health probes and the icon take no input: any method, query or body gets a plain answer.
           fc
-            .tuple(fc.constantFrom("/api/health/live", "/icon.svg"), fc.constantFrom("GET", "POST", "PUT", "DELETE"), fc.record({ q: maybe(bounded) }), maybe(bounded))
+            .tuple(fc.constantFrom("/api/health", "/api/health/live", "/icon.svg"), fc.constantFrom("GET", "POST", "PUT", "DELETE"), fc.record({ q: maybe(bounded) }), maybe(bounded))
             .map(([path, method, params, body]) => ({
               label: `${method} ${path}`,
               target: `${path}?${query(params)}`,

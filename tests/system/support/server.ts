@@ -38,13 +38,18 @@ function storageEnv(storage: Storage): Record<string, string> {
   return "databaseUrl" in storage ? { DATABASE_URL: storage.databaseUrl } : { DATA_DIR: storage.dataDir };
 }
 
-export async function startServer(port: number, storage: Storage, extraEnv: Record<string, string> = {}): Promise<Server> {
+/** How to run the build: `next start` (default), or the standalone server of `output: "standalone"`. */
+export type Launch = "next-start" | "standalone";
+
+export const STANDALONE_SERVER = path.resolve(".next/standalone/server.js");
+
+export async function startServer(port: number, storage: Storage, extraEnv: Record<string, string> = {}, launch: Launch = "next-start"): Promise<Server> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...SHARED_SECRETS, PORT: String(port), AUTH_URL: `http://localhost:${port}`, ...storageEnv(storage), ...extraEnv };
   if (!("databaseUrl" in storage)) delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [path.resolve("node_modules/next/dist/bin/next"), "start", "-p", String(port)], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // The standalone server listens on HOSTNAME, which shells and containers often set to the machine's name.
+  if (launch === "standalone") env.HOSTNAME = "localhost";
+  const args = launch === "standalone" ? [STANDALONE_SERVER] : [path.resolve("node_modules/next/dist/bin/next"), "start", "-p", String(port)];
+  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
