@@ -23,6 +23,11 @@ function keyId(key: Buffer): string {
   return createHash("sha256").update(key).digest("hex").slice(0, 8);
 }
 
+/** Whether `stored` was encrypted with the newest key (the first of TOTP_ENCRYPTION_KEY). */
+export function isEncryptedWithNewestKey(stored: string): boolean {
+  return stored.split(".")[1] === keyId(secrets().totpKeys[0]);
+}
+
 /**
  * AES-256-GCM with a random 96-bit IV. `context` (the user id) is bound as
  * associated data: a ciphertext moved to another user's row fails to decrypt.

@@ -4,6 +4,7 @@
  *   npm run cli -- reset-2fa --email E
  *   npm run cli -- set-admin --email E [--revoke]
  *   npm run cli -- settings --two-factor on|off
+ *   npm run cli -- reencrypt-secrets
  * Against the embedded database they refuse while the server holds it.
  */
 import { parseArgs } from "node:util";
@@ -15,6 +16,7 @@ import { useDatabaseHandle } from "@/lib/db";
 import { databaseUrl, dataDir } from "@/lib/env";
 import { setTwoFactorEnabled } from "@/lib/settings";
 import { endSessions, removeTwoFactor } from "@/lib/two-factor/enrollment";
+import { reencryptTotpSecrets } from "@/lib/two-factor/reencrypt";
 import { createUser, findUserByEmail } from "@/lib/users";
 import { emailField, nameField, newPasswordField } from "@/lib/validation/fields";
 
@@ -22,7 +24,8 @@ const USAGE = `Usage:
   npm run cli -- create-user --email E --password P [--name N] [--admin]
   npm run cli -- reset-2fa --email E              remove E's 2FA and end their sessions
   npm run cli -- set-admin --email E [--revoke]   make E an administrator (--revoke: no longer)
-  npm run cli -- settings --two-factor on|off     two-factor sign-in for the whole instance`;
+  npm run cli -- settings --two-factor on|off     two-factor sign-in for the whole instance
+  npm run cli -- reencrypt-secrets                after a key rotation: TOTP secrets to the newest key`;
 const CLI_CONTEXT = { ip: null, userAgent: "cli" };
 const OPTIONS = {
   email: { type: "string" },
@@ -42,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   "reset-2fa": resetTwoFactorCommand,
   "set-admin": setAdminCommand,
   settings: settingsCommand,
+  "reencrypt-secrets": reencryptSecretsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -82,6 +86,15 @@ function createUserCommand(values: Values): ReturnType<Command> {
     const result = await db.transaction((tx) => createUser(tx, input, null, CLI_CONTEXT));
     if (!result.ok) return fail(`A user with the email ${input.email} already exists.`);
     console.log(`Created ${input.admin ? "administrator" : "user"} ${input.email}.`);
+    return 0;
+  };
+}
+
+function reencryptSecretsCommand(): ReturnType<Command> {
+  return async (db) => {
+    const { reencrypted, alreadyNewest, unreadable } = await reencryptTotpSecrets(db);
+    console.log(`TOTP secrets: ${reencrypted} encrypted again with the newest key, ${alreadyNewest} already were.`);
+    if (unreadable > 0) return fail(`${unreadable} secret(s) could not be decrypted with any listed key: keep the old keys until those users enrol again.`);
     return 0;
   };
 }
