@@ -1,10 +1,14 @@
 import "server-only";
-import { and, asc, count, desc, eq, isNotNull, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, or, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "@/db";
 import { totpCredentials, users } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { hashPassword } from "@/lib/auth/password";
+import { countEnrolledUsers } from "@/lib/user-counts";
 import { USERS_PAGE_SIZE, type UserFilter, type UserSearch } from "@/lib/validation/user-search";
+
+// Read from the counters of migration 0006; imported from here as before.
+export { countEnrolledUsers, countUsers } from "@/lib/user-counts";
 
 export type NewUser = { name: string; email: string; password: string; admin: boolean };
 
@@ -55,17 +59,6 @@ export async function listUsers(db: Executor, limit = 200): Promise<UserRow[]> {
     .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
     .orderBy(asc(users.name), asc(users.email))
     .limit(limit);
-}
-
-export async function countUsers(db: Executor): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(users);
-  return row.n;
-}
-
-/** Users whose 2FA is enrolled (kept while the instance switch is off). */
-export async function countEnrolledUsers(db: Executor): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(totpCredentials).where(isNotNull(totpCredentials.enabledAt));
-  return row.n;
 }
 
 export async function findUserByEmail(db: Executor, email: string) {
