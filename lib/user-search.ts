@@ -1,5 +1,5 @@
 import "server-only";
-import { and, count, desc, asc, eq, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, or, sql, type SQL } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Executor } from "@/db";
 import { totpCredentials, users } from "@/db/schema";
@@ -12,14 +12,12 @@ export type UserSearchRow = UserRow & { twoFactorRequired: boolean };
 /**
  * One page of a search. When `capped` is true, more than `total` users match
  * (the count stopped there) and there are more than `pageCount` pages:
- * the page shows them as "5 000+ users", "Page 1 of 201+".
+ * the page shows them as "5000+ users", "Page 1 of 201+".
  */
 export type UserSearchResult = { rows: UserSearchRow[]; total: number; capped: boolean; page: number; pageCount: number };
 
 /** Words of a search beyond this many are ignored: each one adds two index scans. */
 const MAX_SEARCH_WORDS = 8;
-/** Keeps PostgreSQL from merging the matches subquery into the query around it; never reached. */
-const SUBQUERY_FENCE_LIMIT = Number.MAX_SAFE_INTEGER;
 /** A hand-typed ?page=1e300 would overflow PostgreSQL's bigint OFFSET; any page past the end gives the last page anyway. */
 const MAX_PAGE = Math.floor(Number.MAX_SAFE_INTEGER / USERS_PAGE_SIZE) - 1;
 
@@ -127,7 +125,7 @@ async function rankedMatches(db: Executor, where: SQL | undefined, requested: nu
 
 /**
  * Without a search, or with one matching more than USER_MATCH_COUNT_LIMIT
- * users (`knownAtLeast`): walk users_order_idx testing each row, and stop
+ * users (then `moreThan` is that limit): walk users_order_idx testing each row, and stop
  * after the page. So many matches are dense enough in the name order that
  * the walk is short. With an exact total, a page past the middle is read
  * backwards from the end: the last page costs what the first does.
@@ -137,9 +135,9 @@ async function pageInOrder(
   where: SQL | undefined,
   filter: UserFilter,
   requested: number,
-  knownAtLeast: number | null,
+  moreThan: number | null,
 ): Promise<UserSearchResult> {
-  const { total, capped } = await countMatches(db, where, filter, (requested - 1) * USERS_PAGE_SIZE, knownAtLeast);
+  const { total, capped } = await countMatches(db, where, filter, (requested - 1) * USERS_PAGE_SIZE, moreThan);
   // Capped: the requested page is known to be full, and one more user after it exists.
   const pageCount = capped ? Math.ceil((total + 1) / USERS_PAGE_SIZE) : Math.max(1, Math.ceil(total / USERS_PAGE_SIZE));
   const page = capped ? requested : Math.min(requested, pageCount);
@@ -177,12 +175,12 @@ async function countMatches(
   where: SQL | undefined,
   filter: UserFilter,
   offset: number,
-  knownAtLeast: number | null,
+  moreThan: number | null,
 ): Promise<{ total: number; capped: boolean }> {
-  if (knownAtLeast === null && filter === "all") return { total: await countUsers(db), capped: false };
-  if (knownAtLeast === null && filter === "on") return { total: await countEnrolledUsers(db), capped: false };
+  if (moreThan === null && filter === "all") return { total: await countUsers(db), capped: false };
+  if (moreThan === null && filter === "on") return { total: await countEnrolledUsers(db), capped: false };
   const limit = Math.max(USER_MATCH_COUNT_LIMIT, offset + USERS_PAGE_SIZE);
-  if (knownAtLeast !== null && knownAtLeast >= limit) return { total: limit, capped: true };
+  if (moreThan !== null && moreThan >= limit) return { total: limit, capped: true };
   const matches = db.select({ id: users.id }).from(users).where(where).limit(limit + 1).as("matches");
   const [row] = await db.select({ n: count() }).from(matches);
   return row.n > limit ? { total: limit, capped: true } : { total: row.n, capped: false };
