@@ -2,12 +2,13 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { eq } from "drizzle-orm";
+import { count, eq, isNotNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { openDatabase, type Database } from "@/db";
-import { auditEvents, users } from "@/db/schema";
+import { auditEvents, totpCredentials, users } from "@/db/schema";
+import { seedUserAt } from "@/lib/admin/seed-users";
 import { getSettings } from "@/lib/settings";
-import { createUser } from "@/lib/users";
+import { countEnrolledUsers, createUser } from "@/lib/users";
 import { CONTEXT, PASSWORD } from "./support/fixtures";
 
 /**
@@ -58,6 +59,20 @@ describe("npm run cli / npm run seed", () => {
       const events = await db.select({ event: auditEvents.event, details: auditEvents.details }).from(auditEvents);
       expect(events.filter((e) => e.event === "user.changed").map((e) => e.details)).toEqual([{ admin: true, via: "cli" }]);
       expect(events.filter((e) => e.event === "settings.changed").map((e) => e.details)).toEqual([{ twoFactorEnabled: false, via: "cli" }]);
+    });
+  });
+
+  it("reset-2fa removes a seeded user's 2FA, and the enrolled counter follows", async () => {
+    const n = Array.from({ length: 12 }, (_, i) => i + 1).find((k) => seedUserAt(k).state === "on")!;
+    const email = seedUserAt(n).email;
+    const enrolledNow = (db: Database) =>
+      db.select({ n: count() }).from(totpCredentials).where(isNotNull(totpCredentials.enabledAt)).then(([row]) => row.n);
+    const before = await inDatabase(async (db) => ({ counter: await countEnrolledUsers(db), rows: await enrolledNow(db) }));
+    expect(before.counter).toBe(before.rows);
+    expect(run("cli", "reset-2fa", "--email", email)).toMatchObject({ status: 0 });
+    await inDatabase(async (db) => {
+      expect(await countEnrolledUsers(db)).toBe(before.rows - 1);
+      expect(await enrolledNow(db)).toBe(before.rows - 1);
     });
   });
 

@@ -4,7 +4,7 @@ import { Card } from "@/components/ui/card";
 import { buttonClass } from "@/components/ui/button-class";
 import { requireAdmin } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
-import { countEnrolledUsers, searchUsers, type UserSearchRow } from "@/lib/users";
+import { countEnrolledUsers, searchUsers, type UserSearchResult, type UserSearchRow } from "@/lib/users";
 import { parseUserSearch, USER_SEARCH_MAX_LENGTH, type UserSearch } from "@/lib/validation/user-search";
 import { AddUserDialog } from "./add-user-dialog";
 import { UserRowActions } from "./user-row-actions";
@@ -54,7 +54,7 @@ export default async function UsersPage({ searchParams }: { searchParams: Promis
           <UsersTable rows={result.rows} />
         )}
       </Card>
-      <Pages search={search} page={result.page} pageCount={result.pageCount} total={result.total} />
+      <Pages search={search} result={result} />
     </div>
   );
 }
@@ -91,7 +91,10 @@ function UsersTable({ rows }: { rows: UserSearchRow[] }) {
   );
 }
 
-function Pages({ search, page, pageCount, total }: { search: UserSearch; page: number; pageCount: number; total: number }) {
+function Pages({ search, result }: { search: UserSearch; result: UserSearchResult }) {
+  const { page, pageCount, total, capped } = result;
+  // Capped: the count stopped at `total`, so both numbers are lower bounds ("Page 1 of 201+ · 5000+ users").
+  const more = capped ? "+" : "";
   const href = (target: number) => {
     const params = new URLSearchParams();
     if (search.query) params.set("query", search.query);
@@ -102,7 +105,7 @@ function Pages({ search, page, pageCount, total }: { search: UserSearch; page: n
   return (
     <nav aria-label="Pages" className="flex items-center justify-between text-sm">
       <span>
-        Page {page} of {pageCount} · {total} {total === 1 ? "user" : "users"}
+        {`Page ${page} of ${pageCount}${more} · ${total}${more} ${total === 1 && !capped ? "user" : "users"}`}
       </span>
       <span className="flex gap-3">
         {page > 1 ? <Link href={href(page - 1)}>Previous</Link> : null}
