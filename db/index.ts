@@ -112,7 +112,8 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
   process.once("exit", release);
   try {
     const client = await PGlite.create({
-      dataDir: dataDir ? path.join(dataDir, "pglite") : undefined,
+      // turbopackIgnore: traced, this path made the build copy every ./**/pglite folder (databases) into .next/standalone.
+      dataDir: dataDir ? path.join(/*turbopackIgnore: true*/ dataDir, "pglite") : undefined,
       extensions: { pg_trgm },
     });
     const db = drizzle(client, { schema });

@@ -42,7 +42,7 @@ function releaseIfOurs(file: string): void {
 /** Takes the lock for this process, or throws DatabaseLockedError. A lock left by a dead process is taken over. */
 export function acquireLock(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, "pglite.lock");
+  const file = path.join(/*turbopackIgnore: true*/ dir, "pglite.lock");
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       writeFileSync(file, String(process.pid), { flag: "wx" });

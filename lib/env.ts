@@ -46,7 +46,7 @@ function parseKey(encoded: string): Buffer {
 
 function storedSecrets(): StoredSecrets {
   const dir = dataDir();
-  const file = path.join(dir, "secrets.json");
+  const file = path.join(/*turbopackIgnore: true*/ dir, "secrets.json");
   try {
     return JSON.parse(readFileSync(file, "utf8")) as StoredSecrets;
   } catch (error) {

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { callServerAction, serverActionIds } from "../e2e/fixtures/server-actions";
@@ -72,6 +72,14 @@ if (process.env.DATABASE_URL) test.describe("deployment: two standalone instance
     expect(signOut.status).toBeLessThan(400);
     const after = await browser.get(`${a.url}/api/auth/session`);
     expect(await after.json(), "A sees the sign-out done on B").toBeNull();
+  });
+
+  test("the standalone build ships no database and no secrets (a container image would carry them)", () => {
+    // The build once traced ./**/pglite folders (test servers' databases) into it, through a dynamic path.
+    const shipped = (readdirSync(path.resolve(".next/standalone"), { recursive: true }) as string[]).filter(
+      (file) => !file.startsWith("node_modules") && /(^|\/)(pglite|pglite\.lock|secrets\.json|test-results|data)(\/|$)/.test(file),
+    );
+    expect(shipped).toEqual([]);
   });
 
   test("GET /api/health answers 200 while the database is reachable and 503 when it is not, saying nothing more", async () => {
