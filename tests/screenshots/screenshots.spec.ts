@@ -25,6 +25,7 @@ test("screenshots for the README", async ({ page, browser, baseURL }, testInfo) 
   const secret = (await dialog.getByLabel("Setup key").innerText()).replace(/\s/g, "");
   const first = await freshCode(secret);
   await dialog.getByLabel("Authentication code").fill(first.code);
+  await shot(page, "enroll-2-verify");
   await dialog.getByRole("button", { name: "Verify" }).click();
   await expect(dialog.getByRole("button", { name: "Continue" })).toBeDisabled();
   await shot(page, "enroll-3-recovery-codes");
@@ -54,4 +55,21 @@ test("screenshots for the README", async ({ page, browser, baseURL }, testInfo) 
   await shot(page, "admin-users");
   await page.getByRole("button", { name: "Add user" }).click();
   await shot(page, "admin-add-user");
+  await page.keyboard.press("Escape");
+  const row = page.getByRole("row", { name: /Grace Hopper/ });
+  await row.getByRole("button", { name: "Actions" }).click();
+  await page.getByRole("menuitem", { name: "Edit" }).click();
+  await expect(page.getByRole("dialog", { name: "User properties" })).toBeVisible();
+  await shot(page, "admin-user-properties");
+  await page.keyboard.press("Escape");
+
+  // A phone in dark mode: the same pages at 375 px, colours from the system setting.
+  await page.setViewportSize({ width: 375, height: 740 });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.goto("/admin/users");
+  await shot(page, "phone-dark-users");
+  await signOut(page);
+  await submitPassword(page, user.email, user.password);
+  await expect(page.getByLabel("Authentication code")).toBeVisible();
+  await shot(page, "phone-dark-code-step");
 });
