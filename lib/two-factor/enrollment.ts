@@ -43,7 +43,8 @@ export async function startEnrollment(
 /**
  * Confirms enrollment with a code from the app. In one transaction: enable,
  * consume the code's step, replace recovery codes, end other sessions, audit;
- * then, committed, the user is told by mail. Returns the recovery codes — the only time they exist in plaintext.
+ * then, committed, the user is told by mail. Returns the recovery codes — the
+ * only time they exist in plaintext.
  */
 export async function confirmEnrollment(
   db: Database,

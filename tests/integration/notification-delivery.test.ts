@@ -177,5 +177,5 @@ describe("npm run cli -- reset-2fa", () => {
     // Run again: there is no second factor left to remove, so no second notice.
     expect(await cli({ SMTP_URL: sink.url }, "reset-2fa", "--email", user.email)).toMatchObject({ status: 0 });
     expect(mailsTo(user.email)).toHaveLength(1);
-  });
+  }, 120_000); // two CLI processes (tsx, then PGlite), slow beside the other test files on 2 cores
 });
