@@ -103,6 +103,13 @@ export function environmentProblems(env: NodeJS.ProcessEnv = process.env): strin
     problems.push("AUTH_SECRET and TOTP_ENCRYPTION_KEY must be set on a hosted deployment: instances share no files (docs/DEPLOY.md).");
   }
   if (set("VERCEL") && !url) problems.push("DATABASE_URL must be set on a hosted deployment: the embedded database needs a lasting disk (docs/DEPLOY.md).");
+  if (env === process.env) {
+    try {
+      mailSettings();
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
   return problems;
 }
 
@@ -114,4 +121,36 @@ function isBase64Key(value: string, lengths: number[]): boolean {
 export function assertEnvironment(env: NodeJS.ProcessEnv = process.env): void {
   const problems = environmentProblems(env);
   if (problems.length > 0) throw new Error(`the environment is not valid:\n  - ${problems.join("\n  - ")}`);
+}
+
+/** SMTP for security notifications: where to send from, and the sender shown. */
+export type MailSettings = { smtpUrl: string; from: string };
+
+export const DEFAULT_MAIL_FROM = "Two-factor sign-in <no-reply@localhost>";
+// "Name <a@b>" or "a@b". The classes exclude their own delimiters, so matching stays linear.
+const MAIL_FROM_FORMAT = /^(?:[^\r\n<>]{0,100}<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/;
+
+/**
+ * SMTP_URL (`smtp://user:pass@host:587`, or `smtps://…` for TLS from the
+ * start) and MAIL_FROM; null when SMTP_URL is unset, and then no mail is sent.
+ * Read on every call (cheap), so a test may switch it. Throws a message naming
+ * the variable when malformed — checked at startup (lib/server-start.ts).
+ */
+export function mailSettings(): MailSettings | null {
+  const smtpUrl = process.env.SMTP_URL?.trim();
+  if (!smtpUrl) return null;
+  let url: URL;
+  try {
+    url = new URL(smtpUrl);
+  } catch {
+    throw new Error("SMTP_URL is not a URL: use smtp://user:password@host:587 or smtps://user:password@host:465.");
+  }
+  if ((url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname) {
+    throw new Error("SMTP_URL must start with smtp:// or smtps:// and name a host, e.g. smtp://user:password@host:587.");
+  }
+  const from = process.env.MAIL_FROM?.trim() || DEFAULT_MAIL_FROM;
+  if (from.length > 320 || !MAIL_FROM_FORMAT.test(from)) {
+    throw new Error('MAIL_FROM must be an address, optionally with a name: "Sign-in <no-reply@example.com>".');
+  }
+  return { smtpUrl, from };
 }

@@ -1,6 +1,6 @@
 import "server-only";
 import { databaseHandle } from "@/lib/db";
-import { assertEnvironment, dataDir, databaseUrl, secrets } from "@/lib/env";
+import { assertEnvironment, dataDir, databaseUrl, mailSettings, secrets } from "@/lib/env";
 import { sweepExpired } from "@/lib/maintenance";
 import { issueSetupToken } from "@/lib/setup";
 
@@ -15,10 +15,13 @@ export async function startServer(): Promise<void> {
   try {
     assertEnvironment();
     secrets();
+    const mail = mailSettings(); // a malformed SMTP_URL or MAIL_FROM stops the start, naming the variable
     const handle = await databaseHandle();
     await handle.migrate();
     const where = databaseUrl() ? "PostgreSQL (DATABASE_URL)" : `embedded PostgreSQL in ${dataDir()}`;
     console.log(`[start] database: ${where}, migrations applied`);
+    // Host and port only: SMTP_URL may hold a password.
+    console.log(`[start] mail: ${mail ? `security notifications via ${new URL(mail.smtpUrl).host}` : "off (SMTP_URL not set)"}`);
     const token = await issueSetupToken(handle.db);
     if (token) console.log(`[setup] No users yet. Create the administrator at: ${publicUrl()}/setup?token=${token}`);
     // Expired rows are only clutter (every check already ignores them); an hourly sweep keeps tables small.

@@ -13,7 +13,8 @@ import { DatabaseLockedError } from "@/db/lock";
 import { setUserRole } from "@/lib/admin/set-user-role";
 import { recordEvent } from "@/lib/audit";
 import { useDatabaseHandle } from "@/lib/db";
-import { databaseUrl, dataDir } from "@/lib/env";
+import { databaseUrl, dataDir, mailSettings } from "@/lib/env";
+import { notifyTwoFactorRemoved } from "@/lib/notifications/notify";
 import { setTwoFactorEnabled } from "@/lib/settings";
 import { endSessions, removeTwoFactor } from "@/lib/two-factor/enrollment";
 import { reencryptTotpSecrets } from "@/lib/two-factor/reencrypt";
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = command(values);
   if (typeof run === "string") return fail(run);
+  mailSettings(); // a malformed SMTP_URL or MAIL_FROM: its message, before anything changes
 
   const handle = await openDatabase({ url: databaseUrl(), dataDir: databaseUrl() ? null : dataDir() });
   useDatabaseHandle(handle);
@@ -105,11 +107,14 @@ function resetTwoFactorCommand(values: Values): ReturnType<Command> {
   return async (db) => {
     const user = await findUserByEmail(db, email.data);
     if (!user) return fail(`No user with the email ${email.data}.`);
-    await db.transaction(async (tx) => {
-      await removeTwoFactor(tx, user.id);
+    const removed = await db.transaction(async (tx) => {
+      const hadTwoFactor = await removeTwoFactor(tx, user.id);
       await endSessions(tx, user.id);
       await recordEvent(tx, "two_factor.removed_by_admin", { targetUserId: user.id }, CLI_CONTEXT, { via: "cli" });
+      return hadTwoFactor;
     });
+    // Outside a request the mail is sent now (awaited), before the process exits; a failure is only logged.
+    if (removed) await notifyTwoFactorRemoved(db, user, CLI_CONTEXT, "cli");
     console.log(`Two-factor authentication removed for ${email.data}; their sessions were ended. They can enrol again.`);
     return 0;
   };

@@ -4,6 +4,7 @@ import type { Database, Executor } from "@/db";
 import { totpCredentials, trustedBrowsers, users } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { hasAnotherAdmin } from "@/lib/admin/set-user-role";
+import { notifyTwoFactorRemoved } from "@/lib/notifications/notify";
 import { endSessions, removeTwoFactor } from "@/lib/two-factor/enrollment";
 
 /** What the User properties dialog shows. Never a secret or a code. */
@@ -55,8 +56,9 @@ export function isSensitiveChange(current: UserProperties, input: PropertiesInpu
 /**
  * Applies User properties in one transaction with its audit entries.
  * Unticking 2FA removes it completely (secret, codes, trusted browsers) and
- * ends the user's sessions; ticking it for a user without 2FA makes enrollment
- * the first thing at their next sign-in (and ends their sessions so it is).
+ * ends the user's sessions — and, committed, tells the user by mail; ticking
+ * it for a user without 2FA makes enrollment the first thing at their next
+ * sign-in (and ends their sessions so it is).
  */
 export async function updateUserProperties(
   db: Database,
@@ -65,32 +67,42 @@ export async function updateUserProperties(
   input: PropertiesInput,
   context: RequestContext,
 ): Promise<{ ok: true } | { ok: false; error: PropertiesError }> {
-  return db.transaction(async (tx) => {
-    const current = await getUserProperties(tx, userId);
-    if (!current) return { ok: false, error: "not_found" };
-    if (current.admin && !input.admin && !(await hasAnotherAdmin(tx, userId))) return { ok: false, error: "last_admin" };
-    if (input.email !== current.email) {
-      const [taken] = await tx.select({ id: users.id }).from(users).where(and(eq(users.email, input.email), ne(users.id, userId)));
-      if (taken) return { ok: false, error: "email_taken" };
-    }
-    await tx
-      .update(users)
-      .set({ name: input.name, email: input.email, role: input.admin ? "admin" : "user" })
-      .where(eq(users.id, userId));
-    const who = { actorUserId: actorId, targetUserId: userId };
-    if (!input.twoFactorEnabled && (current.twoFactorEnabled || current.twoFactorRequired)) {
-      await removeTwoFactor(tx, userId);
-      await tx.update(users).set({ twoFactorRequired: false }).where(eq(users.id, userId));
-      await endSessions(tx, userId);
-      if (current.twoFactorEnabled) await recordEvent(tx, "two_factor.removed_by_admin", who, context);
-    }
-    if (input.twoFactorEnabled && !current.twoFactorEnabled && !current.twoFactorRequired) {
-      await tx.update(users).set({ twoFactorRequired: true }).where(eq(users.id, userId));
-      await endSessions(tx, userId);
-    }
-    await recordEvent(tx, "user.changed", who, context, changes(current, input));
-    return { ok: true };
-  });
+  const result = await db.transaction((tx) => applyProperties(tx, actorId, userId, input, context));
+  if (!result.ok) return result;
+  // To the address the account had when the admin acted, in case this very edit changed it.
+  if (result.removedFrom) await notifyTwoFactorRemoved(db, result.removedFrom, context, "admin");
+  return { ok: true };
+}
+
+type Applied = { ok: true; removedFrom: UserProperties | null } | { ok: false; error: PropertiesError };
+
+async function applyProperties(tx: Executor, actorId: string, userId: string, input: PropertiesInput, context: RequestContext): Promise<Applied> {
+  const current = await getUserProperties(tx, userId);
+  if (!current) return { ok: false, error: "not_found" };
+  if (current.admin && !input.admin && !(await hasAnotherAdmin(tx, userId))) return { ok: false, error: "last_admin" };
+  if (input.email !== current.email) {
+    const [taken] = await tx.select({ id: users.id }).from(users).where(and(eq(users.email, input.email), ne(users.id, userId)));
+    if (taken) return { ok: false, error: "email_taken" };
+  }
+  await tx
+    .update(users)
+    .set({ name: input.name, email: input.email, role: input.admin ? "admin" : "user" })
+    .where(eq(users.id, userId));
+  const who = { actorUserId: actorId, targetUserId: userId };
+  let removed = false;
+  if (!input.twoFactorEnabled && (current.twoFactorEnabled || current.twoFactorRequired)) {
+    await removeTwoFactor(tx, userId);
+    await tx.update(users).set({ twoFactorRequired: false }).where(eq(users.id, userId));
+    await endSessions(tx, userId);
+    if (current.twoFactorEnabled) await recordEvent(tx, "two_factor.removed_by_admin", who, context);
+    removed = current.twoFactorEnabled; // only a factor the user had is news to them
+  }
+  if (input.twoFactorEnabled && !current.twoFactorEnabled && !current.twoFactorRequired) {
+    await tx.update(users).set({ twoFactorRequired: true }).where(eq(users.id, userId));
+    await endSessions(tx, userId);
+  }
+  await recordEvent(tx, "user.changed", who, context, changes(current, input));
+  return { ok: true, removedFrom: removed ? current : null };
 }
 
 function changes(current: UserProperties, input: PropertiesInput): Record<string, string | boolean> {

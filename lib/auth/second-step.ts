@@ -7,6 +7,7 @@ import { recordEvent, type RequestContext } from "@/lib/audit";
 import { consumeChallenge, findChallenge } from "@/lib/auth/challenge";
 import { sha256Hex } from "@/lib/crypto";
 import { requirementOf } from "@/lib/auth/sign-in";
+import { notifyBrowserTrusted, notifyCodeRefused, notifyRecoveryCodeUsed } from "@/lib/notifications/notify";
 import { isLockedOut, recordSecondFactorFailure, resetSecondFactorFailures } from "@/lib/two-factor/lockout";
 import { hashRecoveryCode, isWellFormedRecoveryCode, normaliseRecoveryCode } from "@/lib/two-factor/recovery-codes";
 import { checkTotpCode } from "@/lib/two-factor/totp";
@@ -86,7 +87,9 @@ export async function completeSignIn(
     });
     // Lost the compare-and-set: the same code was just accepted by a parallel request.
     if ("lost" in result) return fail(db, user.id, "code_invalid", context, "sign_in.code_replayed");
-    return result.ok ? { ...result, trustToken } : result;
+    if (!result.ok) return result;
+    await notifyBrowserTrusted(db, user, context, settings.trustBrowserDays);
+    return { ...result, trustToken };
   }
 
   const normalised = normaliseRecoveryCode(input.code);
@@ -104,7 +107,9 @@ export async function completeSignIn(
     await forgetTrustedBrowsers(tx, user.id, null, user.id, context, "recovery_code_used");
     return true;
   });
-  return "lost" in result ? fail(db, user.id, "recovery_invalid", context, "sign_in.code_failed") : result;
+  if ("lost" in result) return fail(db, user.id, "recovery_invalid", context, "sign_in.code_failed");
+  if (result.ok) await notifyRecoveryCodeUsed(db, user, context);
+  return result;
 }
 
 /** The code step skipped by a trusted browser of this very user, still honoured now. */
@@ -228,6 +233,11 @@ async function finishWithTotpCode(
   return (await findChallenge(db, challenge)) ? "factor" : "challenge";
 }
 
+/**
+ * A refused code: counted towards the lockout and audited in one transaction;
+ * then the user is told by mail (at most once an hour) — only a correct
+ * password leads here, so the mail means the password is known.
+ */
 async function fail(
   db: Database,
   userId: string,
@@ -235,10 +245,12 @@ async function fail(
   context: RequestContext,
   event: "sign_in.code_failed" | "sign_in.code_replayed",
 ): Promise<SecondStepResult> {
-  return db.transaction(async (tx) => {
-    const locked = await recordSecondFactorFailure(tx, userId);
+  const locked = await db.transaction(async (tx) => {
+    const nowLocked = await recordSecondFactorFailure(tx, userId);
     await recordEvent(tx, event, { targetUserId: userId }, context);
-    if (locked) await recordEvent(tx, "sign_in.locked_out", { targetUserId: userId }, context);
-    return { ok: false as const, error: locked ? ("locked_out" as const) : error };
+    if (nowLocked) await recordEvent(tx, "sign_in.locked_out", { targetUserId: userId }, context);
+    return nowLocked;
   });
+  await notifyCodeRefused(db, userId, context, locked);
+  return { ok: false, error: locked ? "locked_out" : error };
 }

@@ -4,6 +4,7 @@ import type { Database, Executor } from "@/db";
 import { recoveryCodes, totpCredentials, trustedBrowsers, users } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { decryptSecret, encryptSecret } from "@/lib/crypto";
+import { notifyTwoFactorEnabled } from "@/lib/notifications/notify";
 import { getSettings } from "@/lib/settings";
 import { generateRecoveryCodes, hashRecoveryCode, normaliseRecoveryCode } from "@/lib/two-factor/recovery-codes";
 import { checkTotpCode, newTotpSecret, totpUri } from "@/lib/two-factor/totp";
@@ -41,8 +42,9 @@ export async function startEnrollment(
 
 /**
  * Confirms enrollment with a code from the app. In one transaction: enable,
- * consume the code's step, replace recovery codes, end other sessions, audit.
- * Returns the recovery codes — the only time they exist in plaintext.
+ * consume the code's step, replace recovery codes, end other sessions, audit;
+ * then, committed, the user is told by mail. Returns the recovery codes — the
+ * only time they exist in plaintext.
  */
 export async function confirmEnrollment(
   db: Database,
@@ -80,7 +82,9 @@ export async function confirmEnrollment(
     await recordEvent(tx, "two_factor.enabled", { actorUserId: userId, targetUserId: userId }, context);
     return true;
   });
-  return enabled ? { ok: true, recoveryCodes: codes } : { ok: false, error: "already_enabled" };
+  if (!enabled) return { ok: false, error: "already_enabled" };
+  await notifyTwoFactorEnabled(db, userId, context);
+  return { ok: true, recoveryCodes: codes };
 }
 
 /** Replaces the user's recovery codes with `codes` (hashed); the old set stops working. */
@@ -91,11 +95,15 @@ export async function replaceRecoveryCodes(db: Executor, userId: string, codes: 
     .values(codes.map((c) => ({ userId, codeHash: hashRecoveryCode(userId, normaliseRecoveryCode(c)) })));
 }
 
-/** Removes the user's second factor entirely: secret, recovery codes, trusted browsers. */
-export async function removeTwoFactor(db: Executor, userId: string): Promise<void> {
-  await db.delete(totpCredentials).where(eq(totpCredentials.userId, userId));
+/**
+ * Removes the user's second factor entirely: secret, recovery codes, trusted
+ * browsers. True when an enabled factor was removed (not just an unfinished enrollment).
+ */
+export async function removeTwoFactor(db: Executor, userId: string): Promise<boolean> {
+  const removed = await db.delete(totpCredentials).where(eq(totpCredentials.userId, userId)).returning({ enabledAt: totpCredentials.enabledAt });
   await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
   await db.delete(trustedBrowsers).where(eq(trustedBrowsers.userId, userId));
+  return removed.some((row) => row.enabledAt !== null);
 }
 
 /** Bumps sessionVersion: every JWT issued before now stops working at its next request. */

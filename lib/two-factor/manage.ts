@@ -4,6 +4,7 @@ import { and, count, eq, isNull } from "drizzle-orm";
 import type { Database } from "@/db";
 import { recoveryCodes, totpCredentials } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
+import { notifyRecoveryCodesRegenerated, notifyTwoFactorDisabled } from "@/lib/notifications/notify";
 import { getSettings } from "@/lib/settings";
 import { policyStatus } from "@/lib/two-factor/policy";
 import { verifyCurrentCode, type CurrentCodeResult } from "@/lib/two-factor/current-code";
@@ -38,7 +39,7 @@ export const twoFactorStatus = cache(async (db: Database, userId: string, role: 
   };
 });
 
-/** Disables 2FA after a current code; ends every other session. */
+/** Disables 2FA after a current code; ends every other session; tells the user by mail. */
 export async function disableTwoFactor(
   db: Database,
   userId: string,
@@ -52,10 +53,11 @@ export async function disableTwoFactor(
     await endSessions(tx, userId);
     await recordEvent(tx, "two_factor.disabled", { actorUserId: userId, targetUserId: userId }, context);
   });
+  await notifyTwoFactorDisabled(db, userId, context);
   return "ok";
 }
 
-/** A new set of recovery codes after a current code; the old set stops working. */
+/** A new set of recovery codes after a current code; the old set stops working; the user is told by mail. */
 export async function regenerateRecoveryCodes(
   db: Database,
   userId: string,
@@ -69,5 +71,6 @@ export async function regenerateRecoveryCodes(
     await replaceRecoveryCodes(tx, userId, codes);
     await recordEvent(tx, "recovery_codes.regenerated", { actorUserId: userId, targetUserId: userId }, context);
   });
+  await notifyRecoveryCodesRegenerated(db, userId, context);
   return { ok: true, recoveryCodes: codes };
 }

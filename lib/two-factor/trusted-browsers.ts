@@ -90,9 +90,12 @@ export async function forgetTrustedBrowsers(
   return removed.length;
 }
 
-/** "Chrome on Windows" from a user agent: enough for a person to recognise the device. */
+/**
+ * "Chrome on Windows" from a user agent: enough for a person to recognise the
+ * device. Literal searches only, on a capped string: linear whatever the header.
+ */
 export function describeBrowser(userAgent: string | null): string {
-  const ua = userAgent ?? "";
+  const ua = (userAgent ?? "").slice(0, 512);
   const browser = /Edg\//.test(ua)
     ? "Edge"
     : /Firefox\//.test(ua)
