@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Database, Executor } from "@/db";
 import { recoveryCodes, totpCredentials, trustedBrowsers, users } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
@@ -64,7 +64,11 @@ export async function confirmEnrollment(
         gt(totpCredentials.createdAt, sql`now() - make_interval(secs => ${ENROLLMENT_TTL_SECONDS})`),
       ),
     );
-  if (!pending) return { ok: false, error: "expired" };
+  if (!pending) {
+    // Either nothing is pending, or a parallel confirmation (a double submit) committed first.
+    const [enabled] = await db.select({ userId: totpCredentials.userId }).from(totpCredentials).where(and(eq(totpCredentials.userId, userId), isNotNull(totpCredentials.enabledAt)));
+    return { ok: false, error: enabled ? "already_enabled" : "expired" };
+  }
   const check = checkTotpCode(decryptSecret(pending.secretCiphertext, userId), code, null, Math.floor(Date.now() / 1000));
   if (check.result !== "valid") return { ok: false, error: "code_invalid" };
   const codes = generateRecoveryCodes();
