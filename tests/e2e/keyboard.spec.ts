@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
-import { ADMIN, addUser, freshCode, newUser, type TestUser } from "./fixtures/app";
+import { ADMIN, addUser, freshCode, newUser, wrongCode, type TestUser } from "./fixtures/app";
 import { expectFocusTrapped, tabTo } from "./fixtures/keyboard";
 
 // Only page.keyboard acts here: no click, no fill. Locators only read (what is focused, visible, enabled).
@@ -78,6 +78,14 @@ test("keyboard only: sign in, enable 2FA in My Settings, sign out, sign in with 
   await signInByKeyboard(page, user);
   await expect(page.getByRole("heading", { name: /Two-factor/ })).toBeVisible();
   await expect(page.getByLabel("Authentication code")).toBeFocused();
+  // A wrong code sent with the Verify button: the error is tied to the field, focus stays on Verify.
+  await page.keyboard.type(wrongCode(secret));
+  await tabTo(page, page.getByRole("button", { name: "Verify" }));
+  await page.keyboard.press("Enter");
+  await expect(page.getByText("That code is not valid.", { exact: false })).toBeVisible();
+  await expect(page.getByLabel("Authentication code")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByRole("button", { name: "Verify" })).toBeFocused();
+  await tabTo(page, page.getByLabel("Authentication code"), { backwards: true });
   const second = await freshCode(secret, first.step);
   await page.keyboard.type(second.code);
   await page.keyboard.press("Enter");
