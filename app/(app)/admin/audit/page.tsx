@@ -72,7 +72,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
         padded={false}
         tabIndex={0}
         role="region"
-        aria-label="Audit events"
+        aria-label="Audit log entries"
         className="overflow-x-auto focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-600"
       >
         {rows.length === 0 ? (
