@@ -3,6 +3,7 @@ import { useActionState, useEffect } from "react";
 import { Button, SubmitButton } from "@/components/ui/button";
 import { Field } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
+import { ViewHeading } from "@/components/two-factor/view-heading";
 import { changePasswordAction, signOutEverywhereAction } from "@/app/(app)/my-settings/actions";
 import type { FormState } from "@/lib/validation/messages";
 
@@ -14,7 +15,7 @@ export function AccountSecurity({ onChangePassword }: { onChangePassword: () => 
         Password and sessions
       </h3>
       <div className="flex flex-wrap gap-2">
-        <Button variant="secondary" onClick={onChangePassword}>
+        <Button variant="secondary" data-opens="password" onClick={onChangePassword}>
           Change password
         </Button>
         <form action={signOutEverywhereAction}>
@@ -34,7 +35,7 @@ export function ChangePasswordForm({ onDone }: { onDone: (message?: string) => v
   const errors = state.status === "error" ? state.fieldErrors : undefined;
   return (
     <div className="flex flex-col gap-3">
-      <h3 className="font-semibold">Change password</h3>
+      <ViewHeading>Change password</ViewHeading>
       <form action={action} className="flex flex-col gap-3" noValidate>
         <Field label="Current password" name="currentPassword" type="password" autoComplete="current-password" required errors={errors?.currentPassword} />
         <Field

@@ -3,6 +3,7 @@ import { useActionState, useEffect, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { CodeForm } from "@/components/two-factor/code-form";
 import { RecoveryCodesPanel } from "@/components/two-factor/recovery-codes-panel";
+import { useFocusIfLost } from "@/components/ui/focus";
 import type { CodesState, EnrollmentStart } from "@/lib/validation/enrollment-states";
 
 /** The server side of enrollment: from My Settings (signed in) or at sign-in (forced enrollment). */
@@ -17,10 +18,13 @@ export function Enrollment({
   actions,
   onFinished,
   onCancel,
+  headingLevel = 3,
 }: {
   actions: EnrollmentActions;
   onFinished: () => void;
   onCancel: () => void;
+  /** 3 under a dialog's title, 2 under a page's h1. */
+  headingLevel?: 2 | 3;
 }) {
   const [start, setStart] = useState<EnrollmentStart | null>(null);
   const [confirmState, confirm] = useActionState<CodesState, FormData>(actions.confirm, { status: "idle" });
@@ -36,14 +40,14 @@ export function Enrollment({
   if (start.status === "error") return <p className="text-sm text-red-700 dark:text-red-400">{start.message}</p>;
   if (step === "codes" && "recoveryCodes" in confirmState) {
     return (
-      <Section number={3} title="Save your recovery codes">
+      <Section key={3} number={3} title="Save your recovery codes" level={headingLevel}>
         <RecoveryCodesPanel codes={confirmState.recoveryCodes} onContinue={() => setStep("done")} />
       </Section>
     );
   }
   if (step === "done") {
     return (
-      <Section number={4} title="Two-factor authentication is enabled">
+      <Section key={4} number={4} title="Two-factor authentication is enabled" level={headingLevel}>
         <p className="text-sm">From now on you will be asked for a code from your authenticator app when you sign in.</p>
         <div className="flex justify-end">
           <Button onClick={() => actions.finish().then(onFinished)}>Done</Button>
@@ -53,7 +57,7 @@ export function Enrollment({
   }
   return (
     <div className="flex flex-col gap-5">
-      <Section number={1} title="Scan the QR code with your authenticator app">
+      <Section number={1} title="Scan the QR code with your authenticator app" level={headingLevel}>
         <div className="flex flex-col items-center gap-3 sm:flex-row sm:items-start">
           {/* eslint-disable-next-line @next/next/no-img-element -- an inline SVG data URL, nothing to optimise */}
           <img
@@ -66,7 +70,7 @@ export function Enrollment({
           <SetupKey value={start.setupKey} />
         </div>
       </Section>
-      <Section number={2} title="Enter the code your app shows">
+      <Section number={2} title="Enter the code your app shows" level={headingLevel}>
         <CodeForm action={confirm} state={"recoveryCodes" in confirmState ? { status: "idle" } : confirmState} submitLabel="Verify">
           <Button variant="secondary" onClick={onCancel}>
             Cancel
@@ -100,13 +104,16 @@ function SetupKey({ value }: { value: string }) {
   );
 }
 
-function Section({ number, title, children }: { number: number; title: string; children: React.ReactNode }) {
+/** One step; its heading takes focus when the previous step's controls (and focus with them) are gone. */
+function Section({ number, title, level, children }: { number: number; title: string; level: 2 | 3; children: React.ReactNode }) {
+  const Heading = level === 2 ? "h2" : "h3";
+  const heading = useFocusIfLost<HTMLHeadingElement>();
   return (
     <section className="flex flex-col gap-3">
-      <h3 className="text-sm font-semibold">
+      <Heading ref={heading} tabIndex={-1} className="text-sm font-semibold focus:outline-none">
         <span className="mr-2 inline-flex size-6 items-center justify-center rounded-full bg-brand-100 text-brand-700">{number}</span>
         {title}
-      </h3>
+      </Heading>
       {children}
     </section>
   );

@@ -1,12 +1,14 @@
 "use client";
-import { useActionState, useEffect, useState } from "react";
+import { useActionState, useEffect, useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
+import { focusWasLost } from "@/components/ui/focus";
 import { AccountSecurity, ChangePasswordForm } from "@/components/two-factor/account-security";
 import { CodeForm } from "@/components/two-factor/code-form";
 import { Enrollment } from "@/components/two-factor/enrollment";
 import { RecoveryCodesPanel } from "@/components/two-factor/recovery-codes-panel";
 import { SecurityActivity } from "@/components/two-factor/security-activity";
 import { TrustedBrowsers } from "@/components/two-factor/trusted-browsers";
+import { ViewHeading } from "@/components/two-factor/view-heading";
 import {
   confirmEnrollmentAction,
   disableTwoFactorAction,
@@ -33,16 +35,27 @@ const ENROLLMENT_ACTIONS = { start: startEnrollmentAction, confirm: confirmEnrol
 export function MySettings({ data }: { data: MySettingsData }) {
   const [view, setView] = useState<View>("overview");
   const [notice, setNotice] = useState<string | null>(null);
+  const overview = useRef<HTMLDivElement>(null);
+  const left = useRef<View | null>(null);
+  const open = (next: View) => {
+    left.current = next;
+    setView(next);
+  };
   const back = (message?: string) => {
     setNotice(message ?? null);
     setView("overview");
   };
+  // Back from a view, focus goes to its outcome, or else to the button that opened it (gone with the overview).
+  useEffect(() => {
+    if (view !== "overview" || !left.current || !focusWasLost()) return;
+    overview.current?.querySelector<HTMLElement>(notice ? "[data-notice]" : `[data-opens="${left.current}"]`)?.focus();
+  }, [view, notice]);
   if (view === "enroll") return <Enrollment actions={ENROLLMENT_ACTIONS} onFinished={() => back("Two-factor authentication is enabled.")} onCancel={() => back()} />;
   if (view === "disable") return <DisableForm onDone={back} />;
   if (view === "recovery") return <RecoveryCodes left={data.recoveryCodesLeft} onDone={back} />;
   if (view === "password") return <ChangePasswordForm onDone={back} />;
   return (
-    <div className="flex flex-col gap-5">
+    <div ref={overview} className="flex flex-col gap-5">
       <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
         <dt className="text-slate-600 dark:text-slate-400">Name</dt>
         <dd>{data.name}</dd>
@@ -50,11 +63,11 @@ export function MySettings({ data }: { data: MySettingsData }) {
         <dd className="break-all">{data.email}</dd>
       </dl>
       {notice ? (
-        <p role="status" className="rounded-md bg-green-50 px-3 py-2 text-sm text-green-800 dark:bg-green-950 dark:text-green-200">
+        <p role="status" data-notice tabIndex={-1} className="rounded-md bg-green-50 px-3 py-2 text-sm text-green-800 dark:bg-green-950 dark:text-green-200">
           {notice}
         </p>
       ) : null}
-      <TwoFactorSection data={data} onView={setView} />
+      <TwoFactorSection data={data} onView={open} />
       {data.enabled && data.recoveryCodesLeft <= 2 ? (
         <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
           Only {data.recoveryCodesLeft} recovery {data.recoveryCodesLeft === 1 ? "code" : "codes"} left. Generate new codes under
@@ -62,7 +75,7 @@ export function MySettings({ data }: { data: MySettingsData }) {
         </p>
       ) : null}
       {data.enabled ? <TrustedBrowsers /> : null}
-      <AccountSecurity onChangePassword={() => setView("password")} />
+      <AccountSecurity onChangePassword={() => open("password")} />
       <SecurityActivity />
     </div>
   );
@@ -80,7 +93,9 @@ function TwoFactorSection({ data, onView }: { data: MySettingsData; onView: (vie
     return (
       <div className="flex flex-wrap items-center justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-4 py-3 dark:border-amber-700 dark:bg-amber-950">
         <p className="text-sm">Protect your account: enable two-factor authentication.</p>
-        <Button onClick={() => onView("enroll")}>Enable</Button>
+        <Button data-opens="enroll" onClick={() => onView("enroll")}>
+          Enable
+        </Button>
       </div>
     );
   }
@@ -88,10 +103,10 @@ function TwoFactorSection({ data, onView }: { data: MySettingsData; onView: (vie
     <div className="flex flex-wrap items-center justify-between gap-3 rounded-md border border-green-300 bg-green-50 px-4 py-3 dark:border-green-800 dark:bg-green-950">
       <p className="text-sm">Two-factor authentication is enabled.</p>
       <div className="flex gap-2">
-        <Button variant="secondary" onClick={() => onView("recovery")}>
+        <Button variant="secondary" data-opens="recovery" onClick={() => onView("recovery")}>
           Recovery codes
         </Button>
-        <Button variant="danger" onClick={() => onView("disable")}>
+        <Button variant="danger" data-opens="disable" onClick={() => onView("disable")}>
           Disable
         </Button>
       </div>
@@ -123,14 +138,14 @@ function RecoveryCodes({ left, onDone }: { left: number; onDone: (message?: stri
   if ("recoveryCodes" in state) {
     return (
       <div className="flex flex-col gap-3">
-        <h3 className="font-semibold">Your new recovery codes</h3>
+        <ViewHeading>Your new recovery codes</ViewHeading>
         <RecoveryCodesPanel codes={state.recoveryCodes} onContinue={() => onDone("New recovery codes saved.")} />
       </div>
     );
   }
   return (
     <div className="flex flex-col gap-3">
-      <h3 className="font-semibold">Recovery codes</h3>
+      <ViewHeading>Recovery codes</ViewHeading>
       <p className="text-sm" data-testid="recovery-codes-left">
         {left === 1 ? "1 recovery code left." : `${left} recovery codes left.`}
         {left <= 2 ? " Generate new codes soon." : ""}

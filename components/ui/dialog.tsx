@@ -1,9 +1,14 @@
 "use client";
 import { useEffect, useId, useRef } from "react";
 
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
 /**
- * A modal on the native <dialog>: the browser traps focus, closes on Escape
- * and returns focus to the opener.
+ * A modal on the native <dialog>: the browser makes the page behind it inert
+ * and closes it on Escape. Tab wraps inside it (Chromium lets focus leave for
+ * the browser's own controls), and focus goes back to the element that had it
+ * before opening, also when the dialog is unmounted instead of closed (the
+ * browser only restores focus on close).
  */
 export function Dialog({
   open,
@@ -22,15 +27,22 @@ export function Dialog({
   const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
-    if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
-    if (!open && dialog.open) dialog.close();
+    if (!dialog || !open) return;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    if (!dialog.open) dialog.showModal();
+    return () => {
+      if (dialog.open) dialog.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, [open]);
   return (
     <dialog
       ref={ref}
       aria-labelledby={titleId}
       onClose={onClose}
+      onKeyDown={(event) => {
+        if (event.key === "Tab" && ref.current && wrapFocus(ref.current, event.shiftKey)) event.preventDefault();
+      }}
       className={`m-auto w-[calc(100%-2rem)] rounded-xl bg-white p-0 text-slate-900 shadow-xl dark:bg-slate-900 dark:text-slate-100 ${wide ? "max-w-2xl" : "max-w-lg"}`}
     >
       {open ? (
@@ -53,4 +65,17 @@ export function Dialog({
       ) : null}
     </dialog>
   );
+}
+
+/** Moves focus from the dialog's last control to its first (Shift: first to last); true when it did. */
+function wrapFocus(dialog: HTMLDialogElement, backwards: boolean): boolean {
+  const active = document.activeElement;
+  if (!active) return false;
+  const controls = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((element) => element.getClientRects().length > 0);
+  if (controls.length === 0) return false;
+  const precedes = (element: HTMLElement) => Boolean(element.compareDocumentPosition(active) & Node.DOCUMENT_POSITION_FOLLOWING);
+  const follows = (element: HTMLElement) => element !== active && !precedes(element) && !element.contains(active);
+  if (backwards ? controls.some(precedes) : controls.some(follows)) return false;
+  (backwards ? controls[controls.length - 1] : controls[0])!.focus();
+  return true;
 }

@@ -7,7 +7,7 @@ type FieldProps = React.InputHTMLAttributes<HTMLInputElement> & {
   hint?: string;
 };
 
-/** A labelled input whose errors are tied to it (aria-describedby) and announced. */
+/** A labelled input whose errors are tied to it (aria-describedby, aria-invalid) and announced (aria-live). */
 export function Field({ label, name, errors, hint, className = "", ...input }: FieldProps) {
   const id = useId();
   const errorId = `${id}-error`;
@@ -31,11 +31,10 @@ export function Field({ label, name, errors, hint, className = "", ...input }: F
           {hint}
         </p>
       ) : null}
-      {errors?.length ? (
-        <p id={errorId} className="text-sm text-red-700 dark:text-red-400">
-          {errors[0]}
-        </p>
-      ) : null}
+      {/* Always present, empty until there is an error: a live region must exist before its message to be announced. */}
+      <p id={errorId} aria-live="polite" className="text-sm text-red-700 empty:sr-only dark:text-red-400">
+        {errors?.[0]}
+      </p>
     </div>
   );
 }

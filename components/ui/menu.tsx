@@ -3,7 +3,10 @@ import { useEffect, useId, useRef, useState } from "react";
 
 /**
  * A disclosure menu button (WAI-ARIA menu button pattern, simplified):
- * Escape and clicks outside close it, focus returns to the button.
+ * Escape and clicks outside close it, arrow keys move between the items (Tab
+ * too), and choosing an item returns focus to the button before the item acts,
+ * so that a dialog the item opens gives focus back to the button, not to the
+ * item that closed with the menu.
  */
 export function Menu({
   label,
@@ -30,6 +33,10 @@ export function Menu({
       if (event.key === "Escape") {
         setOpen(false);
         button.current?.focus();
+      }
+      if (["ArrowDown", "ArrowUp", "Home", "End"].includes(event.key)) {
+        event.preventDefault();
+        moveFocus(root.current, event.key);
       }
     };
     document.addEventListener("pointerdown", onPointer);
@@ -62,11 +69,24 @@ export function Menu({
           role="menu"
           className={`absolute z-20 mt-1 min-w-44 rounded-md border border-slate-200 bg-white py-1 shadow-lg dark:border-slate-700 dark:bg-slate-900 ${align === "right" ? "right-0" : "left-0"}`}
         >
-          {children(() => setOpen(false))}
+          {children(() => {
+            setOpen(false);
+            button.current?.focus();
+          })}
         </div>
       ) : null}
     </div>
   );
+}
+
+function moveFocus(menu: HTMLElement | null, key: string) {
+  const items = [...(menu?.querySelectorAll<HTMLElement>("[role=menuitem]") ?? [])];
+  if (items.length === 0) return;
+  const current = items.indexOf(document.activeElement as HTMLElement);
+  const from = current === -1 ? (key === "ArrowDown" ? -1 : 0) : current;
+  const next =
+    key === "Home" ? 0 : key === "End" ? items.length - 1 : (from + (key === "ArrowDown" ? 1 : -1) + items.length) % items.length;
+  items[next]!.focus();
 }
 
 export const menuItemClass =

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { ADMIN, serverLog, signIn } from "./fixtures/app";
+import { expectNoAxeViolations } from "./fixtures/axe";
 
 test("first run: the printed setup link creates the administrator once, a wrong token creates nothing", async ({ page }, testInfo) => {
   const match = serverLog(testInfo).match(/https?:\/\/\S+\/setup\?token=([\w-]+)/);
@@ -11,6 +12,11 @@ test("first run: the printed setup link creates the administrator once, a wrong 
   await expect(page.getByRole("button", { name: "Create administrator" })).toHaveCount(0);
 
   await page.goto(link.pathname + link.search);
+  // The setup form exists only now, before the first user: its accessibility is checked here.
+  await expectNoAxeViolations(page, "setup");
+  await page.getByRole("button", { name: "Create administrator" }).click();
+  await expect(page.getByLabel("Email")).toHaveAttribute("aria-invalid", "true");
+  await expectNoAxeViolations(page, "setup with errors");
   await page.getByLabel("Name").fill(ADMIN.name);
   await page.getByLabel("Email").fill(ADMIN.email);
   await page.getByLabel("Password").fill(ADMIN.password);

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { ADMIN, addUser, enrollTwoFactor, newUser, signIn, signOut, submitPassword } from "./fixtures/app";
+import { ADMIN, addUser, enrollTwoFactor, newUser, openMySettings, signIn, signOut, submitPassword } from "./fixtures/app";
+import { expectNoAxeViolations } from "./fixtures/axe";
 
 // Changes an instance-wide setting: runs in its own project, after every other test of its server.
 test("Enable two factor user login off: nobody is asked for a code, and turning it on again restores enrolled users", async ({ page, browser, baseURL }) => {
@@ -22,6 +23,10 @@ test("Enable two factor user login off: nobody is asked for a code, and turning 
 
   try {
     await signIn(page, user); // no code asked
+    const settings = await openMySettings(page);
+    await expect(settings.getByText("Two-factor authentication is turned off for this instance by an administrator.")).toBeVisible();
+    await expectNoAxeViolations(page, "My Settings, 2FA turned off for the instance");
+    await settings.getByRole("button", { name: "Close" }).click();
     await signOut(page);
   } finally {
     await admin.reload();
@@ -59,6 +64,7 @@ test("Require two-factor authentication for: administrators go to enrollment, no
     await savePolicy("Everyone", "5");
     await signIn(page, plain);
     await expect(page.getByText("Two-factor authentication will be required in 5 days.")).toBeVisible();
+    await expectNoAxeViolations(page, "home with the days left to set up 2FA");
   } finally {
     await savePolicy("Nobody", "0");
     await adminContext.close();

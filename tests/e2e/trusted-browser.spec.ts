@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { ADMIN, addUser, enrollTwoFactor, freshCode, newUser, openMySettings, signIn, signOut, submitPassword } from "./fixtures/app";
+import { expectNoAxeViolations } from "./fixtures/axe";
 
 // Turns the instance option on for the whole server: runs with the instance-settings project.
 test("Trust this browser: the trusted browser skips the code, another browser and another user still get it", async ({ page, browser, baseURL }) => {
@@ -21,6 +22,8 @@ test("Trust this browser: the trusted browser skips the code, another browser an
     await signOut(page);
 
     await submitPassword(page, alice.email, alice.password);
+    await expect(page.getByLabel("Trust this browser")).toBeVisible();
+    await expectNoAxeViolations(page, "login, code step with Trust this browser");
     const { code } = await freshCode(enrolled.secret, enrolled.lastStep);
     await page.getByLabel("Authentication code").fill(code);
     await page.getByLabel("Trust this browser").check();
@@ -30,6 +33,7 @@ test("Trust this browser: the trusted browser skips the code, another browser an
     expect(trustCookie).toMatchObject({ httpOnly: true, sameSite: "Lax" });
     const settings = await openMySettings(page);
     await expect(settings.getByRole("region", { name: "Trusted browsers" }).getByText(/^Chrome on /)).toBeVisible();
+    await expectNoAxeViolations(page, "My Settings, Trusted browsers");
     await settings.getByRole("button", { name: "Close" }).click();
     await signOut(page);
 

@@ -6,7 +6,6 @@ import { Checkbox, Field } from "@/components/ui/field";
 import { AuthenticationCodeField } from "@/components/two-factor/authentication-code-field";
 import { SubmitButton, Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
-import { IDLE } from "@/lib/validation/messages";
 import dynamic from "next/dynamic";
 import { abandonSignInAction, cancelSignInAction } from "./actions";
 import type { LoginState } from "./finish-sign-in";
@@ -87,6 +86,7 @@ function EnrollStep({ callbackUrl }: { callbackUrl: string }) {
       </p>
       <Enrollment
         actions={actions}
+        headingLevel={2}
         onFinished={() => {}}
         // A full reload: the flow's state still says "enroll" and must start over from the server's view.
         onCancel={() => abandonSignInAction().then(() => window.location.assign("/login"))}
@@ -107,7 +107,8 @@ function CodeStep({
   trustDays: number | null;
 }) {
   const [method, setMethod] = useState<"totp" | "recovery">("totp");
-  const errors = state.status === "error" ? state.fieldErrors?.code : undefined;
+  // Every error of this step is about the code just entered: shown at, and tied to, the field.
+  const errors = state.status === "error" ? (state.fieldErrors?.code ?? [state.message]) : undefined;
   return (
     <div className="flex flex-col gap-4">
       <h1 className="text-xl font-semibold">Two-factor authentication</h1>
@@ -139,7 +140,6 @@ function CodeStep({
             Skip the code on this browser for {trustDays} {trustDays === 1 ? "day" : "days"}. Only on a device you alone use.
           </p>
         ) : null}
-        <FormMessage state={errors ? IDLE : state} />
         <SubmitButton>Verify</SubmitButton>
       </form>
       <div className="flex items-center justify-between text-sm">

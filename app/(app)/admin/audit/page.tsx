@@ -67,7 +67,14 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
           Filter
         </button>
       </form>
-      <Card padded={false} className="overflow-x-auto">
+      {/* The table scrolls sideways on narrow screens: focusable and named, so a keyboard can scroll it too. */}
+      <Card
+        padded={false}
+        tabIndex={0}
+        role="region"
+        aria-label="Audit log entries"
+        className="overflow-x-auto focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-600"
+      >
         {rows.length === 0 ? (
           <p className="p-6 text-sm text-slate-600 dark:text-slate-400">No events match these filters.</p>
         ) : (

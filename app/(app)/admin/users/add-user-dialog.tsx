@@ -20,11 +20,10 @@ export function AddUserDialog() {
   const errors = state.status === "error" ? state.fieldErrors : undefined;
   return (
     <div className="flex items-center gap-3">
-      {notice ? (
-        <p role="status" className="text-sm text-green-800 dark:text-green-300">
-          {notice}
-        </p>
-      ) : null}
+      {/* Always present (empty: visually hidden), so that the notice is announced when it appears. */}
+      <p role="status" className="text-sm text-green-800 empty:sr-only dark:text-green-300">
+        {notice}
+      </p>
       <Button
         onClick={() => {
           setNotice(null);

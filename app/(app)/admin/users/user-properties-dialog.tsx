@@ -83,15 +83,15 @@ function PropertiesForm({ user, onClose }: { user: UserProperties; onClose: () =
       : "Ticking makes enrollment the first thing at this user's next sign-in.";
   if (state.status === "confirm") {
     const label = state.method === "code" ? "Authentication code" : "Password";
+    const errors = confirmState.status === "error" ? [confirmState.message] : undefined;
     return (
       <form action={confirm} className="flex flex-col gap-4" noValidate>
         <p className="text-sm">Confirm this change with your {state.method === "code" ? "current authentication code" : "password"}.</p>
         {state.method === "code" ? (
-          <Field label={label} name="secret" inputMode="numeric" autoComplete="one-time-code" maxLength={7} autoFocus required />
+          <Field label={label} name="secret" inputMode="numeric" autoComplete="one-time-code" maxLength={7} autoFocus required errors={errors} />
         ) : (
-          <Field label={label} name="secret" type="password" autoComplete="current-password" maxLength={1024} autoFocus required />
+          <Field label={label} name="secret" type="password" autoComplete="current-password" maxLength={1024} autoFocus required errors={errors} />
         )}
-        <FormMessage state={confirmState.status === "error" ? confirmState : { status: "idle" }} />
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={onClose}>
             Cancel
