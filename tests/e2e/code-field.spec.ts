@@ -66,7 +66,10 @@ test("Authentication code fields: numeric keyboard, one-time-code autofill, “1
   await dialog.getByRole("button", { name: "Continue" }).click();
   await dialog.getByRole("button", { name: "Done" }).click();
   await expect(dialog.getByRole("button", { name: "Disable" })).toBeVisible();
+  // Once, under heavy load, a Close right after Done left the dialog open (not reproduced since; see the closing
+  // note of issue 5): the check below says so plainly instead of timing out behind the modal.
   await dialog.getByRole("button", { name: "Close" }).click();
+  await expect(dialog, "Close closes My Settings").toBeHidden();
   await signOut(page);
 
   // The code step at sign-in: a paste event with " 123 456" (leading space, grouped digits) verifies.
