@@ -43,7 +43,8 @@ export function Dialog({
       onKeyDown={(event) => {
         if (event.key === "Tab" && ref.current && wrapFocus(ref.current, event.shiftKey)) event.preventDefault();
       }}
-      className={`m-auto w-[calc(100%-2rem)] rounded-xl bg-white p-0 text-slate-900 shadow-xl dark:bg-slate-900 dark:text-slate-100 ${wide ? "max-w-2xl" : "max-w-lg"}`}
+      // text-left: a dialog opened from a table cell (Users → Actions) must not inherit its alignment.
+      className={`m-auto w-[calc(100%-2rem)] rounded-xl bg-white p-0 text-left text-slate-900 shadow-xl dark:bg-slate-900 dark:text-slate-100 ${wide ? "max-w-2xl" : "max-w-lg"}`}
     >
       {open ? (
         <div className="flex flex-col gap-4 p-6">
