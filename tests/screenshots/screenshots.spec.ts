@@ -33,8 +33,10 @@ test("screenshots for the README", async ({ page, browser, baseURL }, testInfo) 
   await dialog.getByRole("button", { name: "Download" }).click();
   await download;
   await dialog.getByRole("button", { name: "Continue" }).click();
+  await expect(dialog.getByRole("button", { name: "Done" })).toBeVisible();
   await shot(page, "enroll-4-done");
   await dialog.getByRole("button", { name: "Done" }).click();
+  await expect(dialog.getByRole("button", { name: "Disable" })).toBeVisible();
   await shot(page, "my-settings-on");
   await dialog.getByRole("button", { name: "Close" }).click();
   await signOut(page);
