@@ -44,8 +44,12 @@ export async function recordEvent(
     event,
     actorUserId: who.actorUserId ?? null,
     targetUserId: who.targetUserId ?? null,
-    ip: context.ip?.slice(0, 64) ?? null,
-    userAgent: context.userAgent?.slice(0, 512) ?? null,
+    ...auditedContext(context),
     details: details ?? null,
   });
+}
+
+/** The request's IP and browser as the audit log stores them (bounded); also for writes that audit in raw SQL. */
+export function auditedContext(context: RequestContext): { ip: string | null; userAgent: string | null } {
+  return { ip: context.ip?.slice(0, 64) ?? null, userAgent: context.userAgent?.slice(0, 512) ?? null };
 }

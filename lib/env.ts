@@ -37,11 +37,11 @@ export function secrets(): Secrets {
 }
 
 function parseKey(encoded: string): Buffer {
-  const key = Buffer.from(encoded, "base64");
-  if (key.length !== 32) {
+  // The same rule as environmentProblems(): the start stops on it before this is reached.
+  if (!isBase64Key(encoded, [32])) {
     throw new Error("TOTP_ENCRYPTION_KEY must be base64 of exactly 32 bytes (openssl rand -base64 32).");
   }
-  return key;
+  return Buffer.from(encoded, "base64");
 }
 
 function storedSecrets(): StoredSecrets {
@@ -113,8 +113,9 @@ export function environmentProblems(env: NodeJS.ProcessEnv = process.env): strin
   return problems;
 }
 
+/** Base64 or base64url (Node decodes both), of one of these byte lengths. */
 function isBase64Key(value: string, lengths: number[]): boolean {
-  return /^[A-Za-z0-9+/]+={0,2}$/.test(value) && lengths.includes(Buffer.from(value, "base64").length);
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && lengths.includes(Buffer.from(value, "base64").length);
 }
 
 /** environmentProblems() as one error, for the start and the scripts to print and stop on. */

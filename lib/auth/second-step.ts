@@ -3,7 +3,7 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Database, Transaction as Tx } from "@/db";
 import { auditEvents, instanceSettings, recoveryCodes, signInChallenges, totpCredentials, users, type InstanceSettings } from "@/db/schema";
 import { rowsOf } from "@/db/rows";
-import { recordEvent, type RequestContext } from "@/lib/audit";
+import { auditedContext, recordEvent, type RequestContext } from "@/lib/audit";
 import { consumeChallenge, findChallenge } from "@/lib/auth/challenge";
 import { sha256Hex } from "@/lib/crypto";
 import { requirementOf } from "@/lib/auth/sign-in";
@@ -202,6 +202,7 @@ async function finishWithTotpCode(
   context: RequestContext,
 ): Promise<"ok" | "factor" | "challenge" | "lock"> {
   const tokenHash = sha256Hex(challenge);
+  const { ip, userAgent } = auditedContext(context);
   const live = sql`${signInChallenges.tokenHash} = ${tokenHash} and ${signInChallenges.expiresAt} > now()`;
   const result = await db.execute(sql`
     with factor as (
@@ -219,7 +220,7 @@ async function finishWithTotpCode(
       returning id
     ), audited as (
       insert into ${auditEvents} (event, actor_user_id, target_user_id, ip, user_agent, details)
-      select 'sign_in.succeeded', id, id, ${context.ip?.slice(0, 64) ?? null}, ${context.userAgent?.slice(0, 512) ?? null}, ${JSON.stringify({ factor: "totp" })}::jsonb
+      select 'sign_in.succeeded', id, id, ${ip}, ${userAgent}, ${JSON.stringify({ factor: "totp" })}::jsonb
       from unlocked
       returning id
     )
