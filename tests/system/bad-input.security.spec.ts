@@ -22,7 +22,7 @@ import {
   type Form,
   type ServerAction,
 } from "./support/http";
-import { cli, createDataDir, createPostgresDatabase, startServer, type Server, type Storage } from "./support/server";
+import { cli, createStorage, DRIVERS, startServer, type Server, type Storage } from "./support/server";
 
 /**
  * Hostile input to every server action and route handler, over HTTP, against
@@ -549,9 +549,8 @@ async function openChallenge(w: World): Promise<void> {
 
 // ---------------------------------------------------------------- the tests
 
-const drivers: Array<"pglite" | "postgres"> = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 
-for (const driver of drivers) {
+for (const driver of DRIVERS) {
   test.describe(`hostile input on ${driver}`, () => {
     test.describe.configure({ mode: "serial", timeout: 240_000 });
     let w: World;
@@ -559,16 +558,9 @@ for (const driver of drivers) {
     let cleanup = async () => {};
 
     test.beforeAll(async ({ browser }) => {
-      let storage: Storage;
-      if (driver === "postgres") {
-        const database = await createPostgresDatabase();
-        storage = { databaseUrl: database.databaseUrl };
-        cleanup = database.drop;
-      } else {
-        const dir = createDataDir();
-        storage = { dataDir: dir.dataDir };
-        cleanup = async () => dir.remove();
-      }
+      const created = await createStorage(driver);
+      const storage = created.storage;
+      cleanup = created.remove;
       // Before the server starts: with PGlite the CLI needs the folder to itself.
       cli(storage, "create-user", "--email", ADMIN.email, "--password", ADMIN.password, "--name", ADMIN.name, "--admin");
       cli(storage, "create-user", "--email", USER.email, "--password", USER.password, "--name", USER.name);

@@ -4,7 +4,7 @@ import { expect, test } from "@playwright/test";
 import { enrollTwoFactor, freshCode, signIn, signOut, submitPassword, wrongCode } from "../e2e/fixtures/app";
 import { startSmtpSink, type ReceivedMail } from "../support/smtp-sink";
 import { freePort } from "./support/free-port";
-import { cli, createDataDir, createPostgresDatabase, startServer, type Storage } from "./support/server";
+import { cli, createDataDir, createStorage, DRIVERS, startServer } from "./support/server";
 
 /**
  * Security notices from a real `next start`, sent with SMTP_URL to a real
@@ -18,23 +18,12 @@ const USER = { name: "Mia Mailbox", email: "mia@example.com", password: "mia's l
 const FROM = "Sign-in tests <signin@example.test>";
 const LOCAL_IP = /^IP: +(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/m;
 
-const drivers: Array<"pglite" | "postgres"> = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 test.describe.configure({ mode: "parallel" });
 
-for (const driver of drivers) {
+for (const driver of DRIVERS) {
   test(`on ${driver}: enabling 2FA and a wrong code at sign-in are mailed to the user`, async ({ browser }) => {
     test.setTimeout(180_000);
-    let storage: Storage;
-    let cleanup: () => Promise<void>;
-    if (driver === "postgres") {
-      const database = await createPostgresDatabase();
-      storage = { databaseUrl: database.databaseUrl };
-      cleanup = database.drop;
-    } else {
-      const dir = createDataDir();
-      storage = { dataDir: dir.dataDir };
-      cleanup = async () => dir.remove();
-    }
+    const { storage, remove: cleanup } = await createStorage(driver);
     const sink = await startSmtpSink();
     cli(storage, "create-user", "--email", USER.email, "--password", USER.password, "--name", USER.name);
     const server = await startServer(await freePort(), storage, { SMTP_URL: sink.url, MAIL_FROM: FROM });

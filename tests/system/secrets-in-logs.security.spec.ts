@@ -2,7 +2,7 @@ import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { enrollTwoFactor, freshCode, openMySettings, signIn, signOut, submitPassword } from "../e2e/fixtures/app";
 import { dumpAllTables, withDatabase } from "./support/database-dump";
 import { freePort } from "./support/free-port";
-import { cli, createDataDir, createPostgresDatabase, startServer, type Storage } from "./support/server";
+import { cli, createStorage, DRIVERS, startServer } from "./support/server";
 
 /**
  * A full journey in Chromium against a server of this file's own, then a
@@ -59,24 +59,13 @@ async function expectSignedIn(page: Page): Promise<void> {
   await expect(page.getByRole("heading", { name: /Welcome/ })).toBeVisible();
 }
 
-const drivers: Array<"pglite" | "postgres"> = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 // Each journey waits for two new 30-second TOTP steps: the drivers run side by side.
 test.describe.configure({ mode: "parallel" });
 
-for (const driver of drivers) {
+for (const driver of DRIVERS) {
   test(`on ${driver}: a stolen server log or database dump holds no setup key, recovery code, challenge, trust or session token`, async ({ browser }) => {
     test.setTimeout(240_000);
-    let storage: Storage;
-    let cleanup: () => Promise<void>;
-    if (driver === "postgres") {
-      const database = await createPostgresDatabase();
-      storage = { databaseUrl: database.databaseUrl };
-      cleanup = database.drop;
-    } else {
-      const dir = createDataDir();
-      storage = { dataDir: dir.dataDir };
-      cleanup = async () => dir.remove();
-    }
+    const { storage, remove: cleanup } = await createStorage(driver);
     const secrets = new Secrets();
     secrets.add("password", ADMIN.password);
     cli(storage, "create-user", "--email", ADMIN.email, "--password", ADMIN.password, "--name", ADMIN.name, "--admin");

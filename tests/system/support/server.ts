@@ -107,6 +107,20 @@ export async function createPostgresDatabase(serverUrl = process.env.DATABASE_UR
   };
 }
 
+/** The databases a system test runs on: embedded always, PostgreSQL when DATABASE_URL is set (CI sets it). */
+export type Driver = "pglite" | "postgres";
+export const DRIVERS: Driver[] = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
+
+/** New, empty storage for a driver; `remove()` drops the database or deletes the folder. */
+export async function createStorage(driver: Driver): Promise<{ storage: Storage; remove(): Promise<void> }> {
+  if (driver === "postgres") {
+    const database = await createPostgresDatabase();
+    return { storage: { databaseUrl: database.databaseUrl }, remove: database.drop };
+  }
+  const dir = createDataDir();
+  return { storage: { dataDir: dir.dataDir }, remove: async () => dir.remove() };
+}
+
 /** A new, empty embedded-database folder; `remove()` deletes it. */
 export function createDataDir(): { dataDir: string; remove(): void } {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "system-pglite-"));
