@@ -3,7 +3,8 @@ import dynamic from "next/dynamic";
 import Link from "next/link";
 import { useState } from "react";
 import { Dialog } from "@/components/ui/dialog";
-import { Menu, MenuItem, menuItemClass } from "@/components/ui/menu";
+import { Logo } from "@/components/ui/logo";
+import { Menu, MenuItem, MenuSubmitItem } from "@/components/ui/menu";
 import type { MySettingsData } from "@/components/two-factor/my-settings";
 
 // My Settings (enrollment, codes, sessions: ~9 KiB gzipped) is loaded when the profile menu
@@ -29,8 +30,8 @@ export function AppHeader({
     <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
       <div className="mx-auto flex max-w-5xl items-center justify-between gap-4 px-4 py-2">
         <nav aria-label="Main" className="flex items-center gap-4 text-sm font-medium">
-          <Link href="/" className="font-semibold whitespace-nowrap">
-            Two-factor sign-in
+          <Link href="/">
+            <Logo compactOnPhone />
           </Link>
           {isAdmin ? (
             <Link href="/admin/settings" className="text-slate-700 hover:underline dark:text-slate-300">
@@ -56,9 +57,7 @@ export function AppHeader({
                 My Settings
               </MenuItem>
               <form action={signOutAction}>
-                <button type="submit" role="menuitem" className={menuItemClass}>
-                  Sign out
-                </button>
+                <MenuSubmitItem>Sign out</MenuSubmitItem>
               </form>
             </>
           )}

@@ -1,4 +1,6 @@
 import { AppHeader } from "@/components/app-header";
+import { Notice } from "@/components/ui/notice";
+import { Toaster } from "@/components/ui/toast";
 import { requireUser } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { twoFactorStatus } from "@/lib/two-factor/manage";
@@ -11,14 +13,15 @@ export default async function AppLayout({ children }: { children: React.ReactNod
     <>
       <AppHeader data={{ name: user.name, email: user.email, ...status }} isAdmin={user.role === "admin"} signOutAction={signOutAction} />
       {status.requiredInDays !== null ? (
-        <div role="status" className="border-b border-amber-300 bg-amber-50 px-4 py-2 text-center text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+        <Notice tone="warning" live className="rounded-none border-x-0 border-t-0 text-center">
           {status.requiredInDays > 0
             ? `Two-factor authentication will be required in ${status.requiredInDays} ${status.requiredInDays === 1 ? "day" : "days"}. `
             : "Two-factor authentication is now required for your account. "}
           Set it up in My Settings (profile menu, top right).
-        </div>
+        </Notice>
       ) : null}
       <main className="mx-auto max-w-5xl px-4 py-8">{children}</main>
+      <Toaster />
     </>
   );
 }

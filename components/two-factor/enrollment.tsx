@@ -1,6 +1,7 @@
 "use client";
 import { useActionState, useEffect, useState } from "react";
-import { Button } from "@/components/ui/button";
+import { ActionButton, Button } from "@/components/ui/button";
+import { Notice } from "@/components/ui/notice";
 import { CodeForm } from "@/components/two-factor/code-form";
 import { RecoveryCodesPanel } from "@/components/two-factor/recovery-codes-panel";
 import { useFocusIfLost } from "@/components/ui/focus";
@@ -29,15 +30,37 @@ export function Enrollment({
   const [start, setStart] = useState<EnrollmentStart | null>(null);
   const [confirmState, confirm] = useActionState<CodesState, FormData>(actions.confirm, { status: "idle" });
   const [step, setStep] = useState<"scan" | "codes" | "done">("scan");
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
-    actions.start().then(setStart, () => setStart({ status: "error", message: "Could not start. Try again." }));
-  }, [actions]);
+    actions.start().then(setStart, () => setStart({ status: "error", message: "Could not start. Check your connection and try again." }));
+  }, [actions, attempt]);
   useEffect(() => {
     if ("recoveryCodes" in confirmState) setStep("codes");
   }, [confirmState]);
 
   if (!start) return <p role="status">Preparing…</p>;
-  if (start.status === "error") return <p className="text-sm text-red-700 dark:text-red-400">{start.message}</p>;
+  if (start.status === "error") {
+    return (
+      <div className="flex flex-col gap-3">
+        <Notice tone="danger" live>
+          {start.message}
+        </Notice>
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={onCancel}>
+            Cancel
+          </Button>
+          <Button
+            onClick={() => {
+              setStart(null);
+              setAttempt(attempt + 1);
+            }}
+          >
+            Try again
+          </Button>
+        </div>
+      </div>
+    );
+  }
   if (step === "codes" && "recoveryCodes" in confirmState) {
     return (
       <Section key={3} number={3} title="Save your recovery codes" level={headingLevel}>
@@ -50,7 +73,7 @@ export function Enrollment({
       <Section key={4} number={4} title="Two-factor authentication is enabled" level={headingLevel}>
         <p className="text-sm">From now on you will be asked for a code from your authenticator app when you sign in.</p>
         <div className="flex justify-end">
-          <Button onClick={() => actions.finish().then(onFinished)}>Done</Button>
+          <ActionButton onAction={() => actions.finish().then(onFinished)}>Done</ActionButton>
         </div>
       </Section>
     );
@@ -100,6 +123,9 @@ function SetupKey({ value }: { value: string }) {
       >
         {copied ? "Copied" : "Copy setup key"}
       </Button>
+      <span role="status" className="sr-only">
+        {copied ? "Setup key copied to the clipboard." : ""}
+      </span>
     </div>
   );
 }

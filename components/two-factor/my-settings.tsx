@@ -1,6 +1,7 @@
 "use client";
 import { useActionState, useEffect, useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
+import { Notice } from "@/components/ui/notice";
 import { focusWasLost } from "@/components/ui/focus";
 import { AccountSecurity, ChangePasswordForm } from "@/components/two-factor/account-security";
 import { CodeForm } from "@/components/two-factor/code-form";
@@ -50,7 +51,7 @@ export function MySettings({ data }: { data: MySettingsData }) {
     if (view !== "overview" || !left.current || !focusWasLost()) return;
     overview.current?.querySelector<HTMLElement>(notice ? "[data-notice]" : `[data-opens="${left.current}"]`)?.focus();
   }, [view, notice]);
-  if (view === "enroll") return <Enrollment actions={ENROLLMENT_ACTIONS} onFinished={() => back("Two-factor authentication is enabled.")} onCancel={() => back()} />;
+  if (view === "enroll") return <Enrollment actions={ENROLLMENT_ACTIONS} onFinished={() => back("All set: from now on, sign-in asks for a code from your app.")} onCancel={() => back()} />;
   if (view === "disable") return <DisableForm onDone={back} />;
   if (view === "recovery") return <RecoveryCodes left={data.recoveryCodesLeft} onDone={back} />;
   if (view === "password") return <ChangePasswordForm onDone={back} />;
@@ -63,16 +64,16 @@ export function MySettings({ data }: { data: MySettingsData }) {
         <dd className="break-all">{data.email}</dd>
       </dl>
       {notice ? (
-        <p role="status" data-notice tabIndex={-1} className="rounded-md bg-green-50 px-3 py-2 text-sm text-green-800 dark:bg-green-950 dark:text-green-200">
+        <Notice tone="success" live data-notice tabIndex={-1}>
           {notice}
-        </p>
+        </Notice>
       ) : null}
       <TwoFactorSection data={data} onView={open} />
       {data.enabled && data.recoveryCodesLeft <= 2 ? (
-        <p className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
+        <Notice tone="warning">
           Only {data.recoveryCodesLeft} recovery {data.recoveryCodesLeft === 1 ? "code" : "codes"} left. Generate new codes under
           Recovery codes.
-        </p>
+        </Notice>
       ) : null}
       {data.enabled ? <TrustedBrowsers /> : null}
       <AccountSecurity onChangePassword={() => open("password")} />
@@ -84,24 +85,22 @@ export function MySettings({ data }: { data: MySettingsData }) {
 function TwoFactorSection({ data, onView }: { data: MySettingsData; onView: (view: View) => void }) {
   if (!data.instanceEnabled) {
     return (
-      <p className="rounded-md border border-slate-200 px-4 py-3 text-sm text-slate-600 dark:border-slate-700 dark:text-slate-400">
-        Two-factor authentication is turned off for this instance by an administrator.
-      </p>
+      <Notice className="px-4 py-3">Two-factor authentication is turned off for this instance by an administrator.</Notice>
     );
   }
   if (!data.enabled) {
     return (
-      <div className="flex flex-wrap items-center justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-4 py-3 dark:border-amber-700 dark:bg-amber-950">
-        <p className="text-sm">Protect your account: enable two-factor authentication.</p>
+      <Notice tone="warning" className="flex flex-wrap items-center justify-between gap-3 px-4 py-3">
+        <p>Protect your account: enable two-factor authentication.</p>
         <Button data-opens="enroll" onClick={() => onView("enroll")}>
           Enable
         </Button>
-      </div>
+      </Notice>
     );
   }
   return (
-    <div className="flex flex-wrap items-center justify-between gap-3 rounded-md border border-green-300 bg-green-50 px-4 py-3 dark:border-green-800 dark:bg-green-950">
-      <p className="text-sm">Two-factor authentication is enabled.</p>
+    <Notice tone="success" className="flex flex-wrap items-center justify-between gap-3 px-4 py-3">
+      <p>Two-factor authentication is enabled.</p>
       <div className="flex gap-2">
         <Button variant="secondary" data-opens="recovery" onClick={() => onView("recovery")}>
           Recovery codes
@@ -110,7 +109,7 @@ function TwoFactorSection({ data, onView }: { data: MySettingsData; onView: (vie
           Disable
         </Button>
       </div>
-    </div>
+    </Notice>
   );
 }
 

@@ -1,6 +1,7 @@
 "use client";
 import { useCallback, useEffect, useState } from "react";
-import { Button } from "@/components/ui/button";
+import { ActionButton } from "@/components/ui/button";
+import { Notice } from "@/components/ui/notice";
 import {
   loadTrustedBrowsersAction,
   removeTrustedBrowsersAction,
@@ -12,14 +13,14 @@ const day = (iso: string) => new Date(iso).toLocaleDateString();
 /** Browsers that skip the code step for this user, each with Remove, and Remove all. */
 export function TrustedBrowsers() {
   const [items, setItems] = useState<TrustedBrowserItem[] | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ ok: boolean; message: string } | null>(null);
   const reload = useCallback(() => loadTrustedBrowsersAction().then(setItems, () => setItems([])), []);
   useEffect(() => {
     reload();
   }, [reload]);
   async function remove(id: string | null) {
     const result = await removeTrustedBrowsersAction(id);
-    setNotice(result.status === "success" ? (result.message ?? null) : result.status === "error" ? result.message : null);
+    if (result.status !== "idle" && result.message) setNotice({ ok: result.status === "success", message: result.message });
     await reload();
   }
   if (!items || (items.length === 0 && !notice)) return null;
@@ -30,15 +31,15 @@ export function TrustedBrowsers() {
           Trusted browsers
         </h3>
         {items.length > 0 ? (
-          <Button variant="secondary" onClick={() => remove(null)}>
+          <ActionButton variant="secondary" onAction={() => remove(null)}>
             Remove all
-          </Button>
+          </ActionButton>
         ) : null}
       </div>
       {notice ? (
-        <p role="status" className="text-sm text-green-800 dark:text-green-300">
-          {notice}
-        </p>
+        <Notice tone={notice.ok ? "success" : "danger"} live>
+          {notice.message}
+        </Notice>
       ) : null}
       <ul className="divide-y divide-slate-100 rounded-md border border-slate-200 text-sm dark:divide-slate-800 dark:border-slate-700">
         {items.map((item) => (
@@ -49,9 +50,9 @@ export function TrustedBrowsers() {
                 Added {day(item.createdAt)} · last used {item.lastUsedAt ? day(item.lastUsedAt) : "never"} · expires {day(item.expiresAt)}
               </span>
             </span>
-            <Button variant="secondary" onClick={() => remove(item.id)} aria-label={`Remove ${item.description}, added ${day(item.createdAt)}`}>
+            <ActionButton variant="secondary" onAction={() => remove(item.id)} aria-label={`Remove ${item.description}, added ${day(item.createdAt)}`}>
               Remove
-            </Button>
+            </ActionButton>
           </li>
         ))}
       </ul>

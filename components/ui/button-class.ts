@@ -1,15 +1,17 @@
 // Shared by client buttons and server-rendered links that look like buttons.
-export type Variant = "primary" | "secondary" | "danger" | "ghost";
+export type Variant = "primary" | "secondary" | "danger" | "ghost" | "subtle";
 
 const VARIANTS: Record<Variant, string> = {
-  primary: "bg-brand-600 text-white hover:bg-brand-700 disabled:bg-slate-400",
+  primary: "bg-brand-600 text-white shadow-sm hover:bg-brand-700",
   secondary:
-    "border border-slate-300 bg-white text-slate-900 hover:bg-slate-100 disabled:text-slate-400 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100 dark:hover:bg-slate-700",
-  danger: "bg-red-700 text-white hover:bg-red-800 disabled:bg-slate-400",
+    "border border-slate-300 bg-white text-slate-900 shadow-sm hover:bg-slate-100 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100 dark:hover:bg-slate-700",
+  danger: "bg-red-700 text-white shadow-sm hover:bg-red-800",
   ghost: "text-brand-700 underline-offset-2 hover:underline dark:text-brand-100",
+  // A way out (Cancel beside a link-like action): present, but quieter than the way forward.
+  subtle: "text-slate-600 underline-offset-2 hover:underline dark:text-slate-400",
 };
 
+// Disabled (also while pending) keeps its colour, dimmed, so the button does not seem to change meaning.
 export function buttonClass(variant: Variant = "primary"): string {
-  return `inline-flex items-center justify-center gap-2 rounded-md px-4 py-2 text-sm font-medium transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-600 disabled:cursor-not-allowed ${VARIANTS[variant]}`;
+  return `inline-flex min-h-10 items-center justify-center gap-2 rounded-md px-4 py-2 text-sm font-medium transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-600 disabled:cursor-not-allowed disabled:opacity-60 ${VARIANTS[variant]}`;
 }
-

@@ -1,4 +1,5 @@
 import { useId } from "react";
+import { inputClass } from "./input-class";
 
 type FieldProps = React.InputHTMLAttributes<HTMLInputElement> & {
   label: string;
@@ -23,7 +24,7 @@ export function Field({ label, name, errors, hint, className = "", ...input }: F
         name={name}
         aria-invalid={errors?.length ? true : undefined}
         aria-describedby={describedBy}
-        className="rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm focus:border-brand-600 focus:outline-2 focus:outline-brand-600 aria-invalid:border-red-600 dark:border-slate-600 dark:bg-slate-900"
+        className={inputClass}
         {...input}
       />
       {hint ? (

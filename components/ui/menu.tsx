@@ -1,5 +1,7 @@
 "use client";
 import { useEffect, useId, useRef, useState } from "react";
+import { useFormStatus } from "react-dom";
+import { Spinner } from "./spinner";
 
 /**
  * A disclosure menu button (WAI-ARIA menu button pattern, simplified):
@@ -13,12 +15,15 @@ export function Menu({
   children,
   align = "right",
   onOpen,
+  buttonClassName = "rounded-md px-3 py-2 hover:bg-slate-100 dark:hover:bg-slate-800",
 }: {
   label: React.ReactNode;
   children: (close: () => void) => React.ReactNode;
   align?: "left" | "right";
   /** Called as the menu opens: a chance to start loading what its items open. */
   onOpen?: () => void;
+  /** How the button looks (the profile button is bare; a table row's Actions is outlined). */
+  buttonClassName?: string;
 }) {
   const [open, setOpen] = useState(false);
   const menuId = useId();
@@ -48,7 +53,7 @@ export function Menu({
     };
   }, [open]);
   return (
-    <div ref={root} className="relative">
+    <div ref={root} className="relative inline-block text-left">
       <button
         ref={button}
         type="button"
@@ -59,7 +64,7 @@ export function Menu({
           if (!open) onOpen?.();
           setOpen(!open);
         }}
-        className="flex items-center gap-2 rounded-md px-3 py-2 text-sm font-medium hover:bg-slate-100 dark:hover:bg-slate-800"
+        className={`flex items-center gap-2 text-sm font-medium ${buttonClassName}`}
       >
         {label}
       </button>
@@ -105,6 +110,18 @@ export function MenuItem({ close, onSelect, children }: { close: () => void; onS
       }}
     >
       {children}
+    </button>
+  );
+}
+
+/** A menu entry that submits its form (Sign out): it stays open, pending, until the answer navigates away. */
+export function MenuSubmitItem({ children }: { children: React.ReactNode }) {
+  const { pending } = useFormStatus();
+  return (
+    <button type="submit" role="menuitem" disabled={pending} className={`${menuItemClass} flex items-center gap-2 disabled:opacity-60`}>
+      {children}
+      {pending ? <Spinner /> : null}
+      {pending ? <span className="sr-only"> (working…)</span> : null}
     </button>
   );
 }

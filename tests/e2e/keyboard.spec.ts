@@ -60,7 +60,7 @@ test("keyboard only: sign in, enable 2FA in My Settings, sign out, sign in with 
   await page.keyboard.press("Tab");
   await expect(dialog.getByRole("button", { name: "Done" })).toBeFocused();
   await page.keyboard.press("Enter");
-  await expect(dialog.getByRole("status").filter({ hasText: "Two-factor authentication is enabled." })).toBeFocused();
+  await expect(dialog.getByRole("status").filter({ hasText: "from now on, sign-in asks for a code" })).toBeFocused();
   await expect(dialog.getByRole("button", { name: "Disable" })).toBeVisible();
 
   // Escape closes My Settings; focus is back on the profile button, which signs out through its menu.

@@ -147,9 +147,9 @@ function CodeStep({
           {method === "totp" ? "Use a recovery code" : "Use an authentication code"}
         </Button>
         <form action={cancelSignInAction}>
-          <button type="submit" className="text-slate-600 hover:underline dark:text-slate-400">
+          <SubmitButton variant="subtle" className="px-0">
             Cancel
-          </button>
+          </SubmitButton>
         </form>
       </div>
     </div>

@@ -5,6 +5,8 @@ import { readChallengeCookie } from "@/lib/auth/challenge-cookie";
 import { currentUser } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { getSettings } from "@/lib/settings";
+import { Logo } from "@/components/ui/logo";
+import { Notice } from "@/components/ui/notice";
 import { safeCallbackPath } from "@/lib/validation/callback-url";
 import { LoginFlow } from "./login-flow";
 
@@ -21,16 +23,20 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   return (
     <main className="flex min-h-screen items-center justify-center px-4 py-12">
       <div className="w-full max-w-sm">
-        <p className="mb-6 text-center text-lg font-semibold tracking-tight">Two-factor sign-in</p>
-        <LoginFlow initialStep={challenge ? (challenge.purpose === "enroll" ? "enroll" : "code") : "password"} callbackUrl={callbackUrl} trustDays={trustDays} />
+        <p className="mb-6 flex justify-center text-lg">
+          <Logo />
+        </p>
         {params.expired ? (
-          <p className="mt-4 text-center text-sm text-slate-700 dark:text-slate-300">Your sign-in expired. Please sign in again.</p>
+          <Notice tone="warning" className="mb-4">
+            Your sign-in expired. Please sign in again.
+          </Notice>
         ) : null}
         {params.setup === "done" ? (
-          <p className="mt-4 text-center text-sm text-green-800 dark:text-green-300">
+          <Notice tone="success" className="mb-4">
             Administrator created. Sign in to continue.
-          </p>
+          </Notice>
         ) : null}
+        <LoginFlow initialStep={challenge ? (challenge.purpose === "enroll" ? "enroll" : "code") : "password"} callbackUrl={callbackUrl} trustDays={trustDays} />
       </div>
     </main>
   );

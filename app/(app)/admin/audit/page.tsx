@@ -1,7 +1,11 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { Card } from "@/components/ui/card";
+import { SubmitButton } from "@/components/ui/button";
 import { buttonClass } from "@/components/ui/button-class";
+import { Card } from "@/components/ui/card";
+import { EmptyState } from "@/components/ui/empty-state";
+import { inputClass as input } from "@/components/ui/input-class";
+import { SearchForm } from "@/components/ui/search-form";
 import { resolveAuditFilters } from "@/lib/admin/audit-query";
 import { AUDIT_EVENTS } from "@/lib/audit";
 import { auditEventLabel } from "@/lib/audit-labels";
@@ -12,8 +16,7 @@ import { auditFiltersSchema, firstValues } from "@/lib/validation/audit-filters"
 
 export const metadata: Metadata = { title: "Audit log" };
 
-const input =
-  "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-600 dark:bg-slate-900";
+const pageLink = "font-medium text-brand-700 hover:underline dark:text-brand-100";
 
 export default async function AuditLogPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
   await requireAdmin();
@@ -39,13 +42,15 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
           Export CSV
         </a>
       </div>
-      <form method="get" className="flex flex-wrap items-end gap-3" aria-label="Filter the audit log">
-        <label className="flex flex-col gap-1 text-sm">
+      <SearchForm action="/admin/audit" className="flex flex-wrap items-end gap-3" aria-label="Filter the audit log">
+        <label className="flex flex-col gap-1 text-sm font-medium">
           User email
           <input name="user" type="email" defaultValue={params.user} className={input} />
         </label>
         <div className="flex flex-col gap-1 text-sm">
-          <label htmlFor="audit-event">Event</label>
+          <label htmlFor="audit-event" className="font-medium">
+            Event
+          </label>
           <select id="audit-event" name="event" defaultValue={params.event ?? ""} className={input}>
             <option value="">All events</option>
             {AUDIT_EVENTS.map((event) => (
@@ -55,18 +60,16 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
             ))}
           </select>
         </div>
-        <label className="flex flex-col gap-1 text-sm">
+        <label className="flex flex-col gap-1 text-sm font-medium">
           From (UTC)
           <input name="from" type="date" defaultValue={params.from} className={input} />
         </label>
-        <label className="flex flex-col gap-1 text-sm">
+        <label className="flex flex-col gap-1 text-sm font-medium">
           To (UTC)
           <input name="to" type="date" defaultValue={params.to} className={input} />
         </label>
-        <button type="submit" className={buttonClass("primary")}>
-          Filter
-        </button>
-      </form>
+        <SubmitButton>Filter</SubmitButton>
+      </SearchForm>
       {/* The table scrolls sideways on narrow screens: focusable and named, so a keyboard can scroll it too. */}
       <Card
         padded={false}
@@ -76,10 +79,14 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
         className="overflow-x-auto focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-600"
       >
         {rows.length === 0 ? (
-          <p className="p-6 text-sm text-slate-600 dark:text-slate-400">No events match these filters.</p>
+          <EmptyState title="No events match these filters">
+            <Link href="/admin/audit" className="font-medium text-brand-700 hover:underline dark:text-brand-100">
+              Show every event
+            </Link>
+          </EmptyState>
         ) : (
           <table className="w-full text-left text-sm">
-            <thead className="border-b border-slate-200 text-slate-600 dark:border-slate-800 dark:text-slate-400">
+            <thead className="border-b border-slate-200 bg-slate-50 text-slate-600 dark:border-slate-800 dark:bg-slate-900/60 dark:text-slate-400">
               <tr>
                 {["Time (UTC)", "Event", "Actor", "User", "IP", "Browser"].map((h) => (
                   <th key={h} scope="col" className="px-4 py-3 font-medium whitespace-nowrap">
@@ -110,8 +117,16 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
           Page {page} of {pages} · {total} events
         </span>
         <span className="flex gap-2">
-          {page > 1 ? <Link href={`/admin/audit${query({ page: page - 1 })}`}>Previous</Link> : null}
-          {page < pages ? <Link href={`/admin/audit${query({ page: page + 1 })}`}>Next</Link> : null}
+          {page > 1 ? (
+            <Link href={`/admin/audit${query({ page: page - 1 })}`} className={pageLink}>
+              Previous
+            </Link>
+          ) : null}
+          {page < pages ? (
+            <Link href={`/admin/audit${query({ page: page + 1 })}`} className={pageLink}>
+              Next
+            </Link>
+          ) : null}
         </span>
       </nav>
     </div>

@@ -4,34 +4,23 @@ import { Button, SubmitButton } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { Checkbox, Field } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
+import { toast } from "@/components/ui/toast";
 import type { FormState } from "@/lib/validation/messages";
 import { addUserAction } from "./actions";
 
 export function AddUserDialog() {
   const [open, setOpen] = useState(false);
-  const [notice, setNotice] = useState<string | null>(null);
   const [state, action] = useActionState<FormState, FormData>(addUserAction, { status: "idle" });
   useEffect(() => {
     if (state.status === "success") {
       setOpen(false);
-      setNotice(state.message ?? null);
+      if (state.message) toast(state.message);
     }
   }, [state]);
   const errors = state.status === "error" ? state.fieldErrors : undefined;
   return (
-    <div className="flex items-center gap-3">
-      {/* Always present (empty: visually hidden), so that the notice is announced when it appears. */}
-      <p role="status" className="text-sm text-green-800 empty:sr-only dark:text-green-300">
-        {notice}
-      </p>
-      <Button
-        onClick={() => {
-          setNotice(null);
-          setOpen(true);
-        }}
-      >
-        Add user
-      </Button>
+    <div>
+      <Button onClick={() => setOpen(true)}>Add user</Button>
       <Dialog open={open} onClose={() => setOpen(false)} title="Add user">
         <form action={action} className="flex flex-col gap-4" noValidate>
           <Field label="Name" name="name" required maxLength={100} autoComplete="off" errors={errors?.name} />

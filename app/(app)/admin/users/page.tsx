@@ -1,7 +1,11 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { Badge } from "@/components/ui/badge";
+import { SubmitButton } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
-import { buttonClass } from "@/components/ui/button-class";
+import { EmptyState } from "@/components/ui/empty-state";
+import { inputClass } from "@/components/ui/input-class";
+import { SearchForm } from "@/components/ui/search-form";
 import { requireAdmin } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { countEnrolledUsers, searchUsers, type UserSearchResult, type UserSearchRow } from "@/lib/users";
@@ -12,7 +16,6 @@ import { UserRowActions } from "./user-row-actions";
 export const metadata: Metadata = { title: "Users" };
 
 const FILTER_LABELS = { all: "All users", on: "Two-factor on", off: "Two-factor off", required: "Enrollment required" } as const;
-const field = "rounded-md border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-600 dark:bg-slate-900";
 
 export default async function UsersPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
   await requireAdmin();
@@ -28,14 +31,18 @@ export default async function UsersPage({ searchParams }: { searchParams: Promis
         </div>
         <AddUserDialog />
       </div>
-      <form method="get" role="search" className="flex flex-wrap items-end gap-3">
-        <label className="flex flex-col gap-1 text-sm">
-          Search
-          <input name="query" type="search" defaultValue={search.query} maxLength={USER_SEARCH_MAX_LENGTH} placeholder="Name or email" className={field} />
-        </label>
+      <SearchForm action="/admin/users" role="search" className="flex flex-wrap items-end gap-3">
+        <div className="flex min-w-0 flex-1 flex-col gap-1 text-sm sm:max-w-xs">
+          <label htmlFor="users-query" className="font-medium">
+            Search
+          </label>
+          <input id="users-query" name="query" type="search" defaultValue={search.query} maxLength={USER_SEARCH_MAX_LENGTH} placeholder="Name or email" className={inputClass} />
+        </div>
         <div className="flex flex-col gap-1 text-sm">
-          <label htmlFor="users-filter">Two-factor</label>
-          <select id="users-filter" name="filter" defaultValue={search.filter} className={field}>
+          <label htmlFor="users-filter" className="font-medium">
+            Two-factor
+          </label>
+          <select id="users-filter" name="filter" defaultValue={search.filter} className={inputClass}>
             {Object.entries(FILTER_LABELS).map(([value, label]) => (
               <option key={value} value={value}>
                 {label}
@@ -43,33 +50,30 @@ export default async function UsersPage({ searchParams }: { searchParams: Promis
             ))}
           </select>
         </div>
-        <button type="submit" className={buttonClass("secondary")}>
-          Search
-        </button>
-      </form>
-      <Card padded={false} className="overflow-x-auto">
-        {result.rows.length === 0 ? (
-          <p className="p-6 text-sm text-slate-600 dark:text-slate-400">No users match.</p>
-        ) : (
-          <UsersTable rows={result.rows} />
-        )}
+        <SubmitButton variant="secondary">Search</SubmitButton>
+      </SearchForm>
+      <Card padded={false} className="overflow-hidden">
+        {result.rows.length > 0 ? <UsersTable rows={result.rows} /> : <NoUsers search={search} />}
       </Card>
       <Pages search={search} result={result} />
     </div>
   );
 }
 
+// Name and email share a cell, and the role is a badge beside the name: three columns fit a
+// 375 px phone, so Two-factor and Actions are on screen without scrolling sideways.
 function UsersTable({ rows }: { rows: UserSearchRow[] }) {
   return (
     <table className="w-full text-left text-sm">
-      <thead className="border-b border-slate-200 text-slate-600 dark:border-slate-800 dark:text-slate-400">
+      <thead className="border-b border-slate-200 bg-slate-50 text-slate-600 dark:border-slate-800 dark:bg-slate-900/60 dark:text-slate-400">
         <tr>
-          {["Name", "Email", "Role", "Two-factor"].map((h) => (
-            <th key={h} scope="col" className="px-4 py-3 font-medium whitespace-nowrap">
-              {h}
-            </th>
-          ))}
-          <th scope="col" className="px-4 py-3">
+          <th scope="col" className="px-3 py-2.5 font-medium sm:px-4">
+            User
+          </th>
+          <th scope="col" className="px-3 py-2.5 font-medium sm:px-4">
+            Two-factor
+          </th>
+          <th scope="col" className="px-3 py-2.5 sm:px-4">
             <span className="sr-only">Actions</span>
           </th>
         </tr>
@@ -77,11 +81,17 @@ function UsersTable({ rows }: { rows: UserSearchRow[] }) {
       <tbody>
         {rows.map((row) => (
           <tr key={row.id} className="border-b border-slate-100 last:border-0 dark:border-slate-800">
-            <td className="px-4 py-3 font-medium whitespace-nowrap">{row.name}</td>
-            <td className="px-4 py-3 whitespace-nowrap">{row.email}</td>
-            <td className="px-4 py-3">{row.role === "admin" ? "Administrator" : "User"}</td>
-            <td className="px-4 py-3 whitespace-nowrap">{row.twoFactorEnabled ? "Enabled" : row.twoFactorRequired ? "Enrollment required" : "Off"}</td>
-            <td className="px-2 py-1 text-right">
+            <td className="px-3 py-3 sm:px-4">
+              <div className="flex flex-wrap items-center gap-x-2 gap-y-1">
+                <span className="font-medium">{row.name}</span>
+                <Badge tone={row.role === "admin" ? "brand" : "neutral"}>{row.role === "admin" ? "Administrator" : "User"}</Badge>
+              </div>
+              <div className="break-all text-slate-600 dark:text-slate-400">{row.email}</div>
+            </td>
+            <td className="px-3 py-3 sm:px-4">
+              <TwoFactorBadge row={row} />
+            </td>
+            <td className="px-2 py-2 text-right sm:px-4">
               <UserRowActions userId={row.id} userName={row.name} />
             </td>
           </tr>
@@ -90,6 +100,25 @@ function UsersTable({ rows }: { rows: UserSearchRow[] }) {
     </table>
   );
 }
+
+function TwoFactorBadge({ row }: { row: UserSearchRow }) {
+  if (row.twoFactorEnabled) return <Badge tone="success">Enabled</Badge>;
+  if (row.twoFactorRequired) return <Badge tone="warning">Enrollment required</Badge>;
+  return <Badge>Off</Badge>;
+}
+
+function NoUsers({ search }: { search: UserSearch }) {
+  return (
+    <EmptyState title="No users match">
+      {search.query ? <>Nobody’s name or email contains “{search.query}”. </> : null}
+      <Link href="/admin/users" className="font-medium text-brand-700 hover:underline dark:text-brand-100">
+        Show all users
+      </Link>
+    </EmptyState>
+  );
+}
+
+const pageLink = "font-medium text-brand-700 hover:underline dark:text-brand-100";
 
 function Pages({ search, result }: { search: UserSearch; result: UserSearchResult }) {
   const { page, pageCount, total, capped } = result;
@@ -108,8 +137,8 @@ function Pages({ search, result }: { search: UserSearch; result: UserSearchResul
         {`Page ${page} of ${pageCount}${more} · ${total}${more} ${total === 1 && !capped ? "user" : "users"}`}
       </span>
       <span className="flex gap-3">
-        {page > 1 ? <Link href={href(page - 1)}>Previous</Link> : null}
-        {page < pageCount ? <Link href={href(page + 1)}>Next</Link> : null}
+        {page > 1 ? <Link href={href(page - 1)} className={pageLink}>Previous</Link> : null}
+        {page < pageCount ? <Link href={href(page + 1)} className={pageLink}>Next</Link> : null}
       </span>
     </nav>
   );

@@ -1,9 +1,10 @@
 "use client";
 import { useActionState, useEffect, useRef, useState, startTransition } from "react";
-import { Button, SubmitButton } from "@/components/ui/button";
+import { ActionButton, Button, SubmitButton } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { Checkbox, Field } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
+import { toast } from "@/components/ui/toast";
 import type { UserProperties } from "@/lib/admin/user-properties";
 import type { FormState } from "@/lib/validation/messages";
 import {
@@ -40,10 +41,10 @@ function TrustedBrowserCount({ userId, initial }: { userId: string; initial: num
     <div className="flex items-center gap-3 pl-6 text-xs text-slate-600 dark:text-slate-400">
       <span role="status">{notice ?? `Trusted browsers: ${count}`}</span>
       {count > 0 ? (
-        <Button
+        <ActionButton
           variant="secondary"
-          className="px-2 py-1 text-xs"
-          onClick={() =>
+          className="min-h-8 px-2 py-1 text-xs"
+          onAction={() =>
             removeUserTrustedBrowsersAction(userId).then((result) => {
               if (result.status === "success") {
                 setCount(0);
@@ -53,7 +54,7 @@ function TrustedBrowserCount({ userId, initial }: { userId: string; initial: num
           }
         >
           Remove all
-        </Button>
+        </ActionButton>
       ) : null}
     </div>
   );
@@ -72,8 +73,10 @@ function PropertiesForm({ user, onClose }: { user: UserProperties; onClose: () =
     }
   }, [confirmState, save]);
   useEffect(() => {
-    if (state.status === "success") onClose();
-  }, [state, onClose]);
+    if (state.status !== "success") return;
+    toast(`Saved the changes to ${user.name}.`);
+    onClose();
+  }, [state, onClose, user.name]);
 
   const errors = state.status === "error" ? state.fieldErrors : undefined;
   const twoFactorNote = user.twoFactorEnabled
