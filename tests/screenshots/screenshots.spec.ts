@@ -18,6 +18,7 @@ test("screenshots for the README", async ({ page, browser, baseURL }, testInfo) 
   const user = await addUser(browser, baseURL!, { ...newUser("Grace"), name: "Grace Hopper" });
   await signIn(page, user);
   const dialog = await openMySettings(page);
+  await expect(dialog.getByText("Signed in", { exact: true })).toBeVisible();
   await shot(page, "my-settings-off");
   await dialog.getByRole("button", { name: "Enable" }).click();
   await expect(dialog.getByRole("img", { name: /QR/ })).toBeVisible();
@@ -37,6 +38,7 @@ test("screenshots for the README", async ({ page, browser, baseURL }, testInfo) 
   await shot(page, "enroll-4-done");
   await dialog.getByRole("button", { name: "Done" }).click();
   await expect(dialog.getByRole("button", { name: "Disable" })).toBeVisible();
+  await expect(dialog.getByText("Two-factor enabled", { exact: true })).toBeVisible();
   await shot(page, "my-settings-on");
   await dialog.getByRole("button", { name: "Close" }).click();
   await signOut(page);

@@ -4,6 +4,7 @@ import { Card } from "@/components/ui/card";
 import { Checkbox, Field } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
 import { SubmitButton } from "@/components/ui/button";
+import { inputClass } from "@/components/ui/input-class";
 import type { FormState } from "@/lib/validation/messages";
 import { saveSecuritySettingsAction } from "./actions";
 
@@ -59,7 +60,7 @@ export function SecurityForm({
               name="requireTwoFactorFor"
               defaultValue={requireTwoFactorFor}
               aria-describedby="require-for-hint"
-              className="max-w-xs rounded-md border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-600 dark:bg-slate-900"
+              className={`max-w-xs ${inputClass}`}
             >
               <option value="nobody">Nobody</option>
               <option value="admins">Administrators</option>

@@ -32,7 +32,7 @@ export default async function UsersPage({ searchParams }: { searchParams: Promis
         <AddUserDialog />
       </div>
       <SearchForm action="/admin/users" role="search" className="flex flex-wrap items-end gap-3">
-        <div className="flex min-w-0 flex-1 flex-col gap-1 text-sm sm:max-w-xs">
+        <div className="flex w-full flex-col gap-1 text-sm sm:w-72">
           <label htmlFor="users-query" className="font-medium">
             Search
           </label>
@@ -70,7 +70,7 @@ function UsersTable({ rows }: { rows: UserSearchRow[] }) {
           <th scope="col" className="px-3 py-2.5 font-medium sm:px-4">
             User
           </th>
-          <th scope="col" className="px-3 py-2.5 font-medium sm:px-4">
+          <th scope="col" className="px-3 py-2.5 font-medium whitespace-nowrap sm:px-4">
             Two-factor
           </th>
           <th scope="col" className="px-3 py-2.5 sm:px-4">
