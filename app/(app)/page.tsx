@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { requireUser } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
@@ -13,12 +14,15 @@ export default async function HomePage() {
     <div className="flex flex-col gap-6">
       <h1 className="text-2xl font-semibold">Welcome, {user.name}</h1>
       <Card>
-        <h2 className="font-semibold">Your sign-in</h2>
+        <div className="flex items-center gap-2">
+          <h2 className="font-semibold">Your sign-in</h2>
+          {status.instanceEnabled ? <Badge tone={status.enabled ? "success" : "warning"}>{status.enabled ? "Two-factor on" : "Two-factor off"}</Badge> : null}
+        </div>
         <p className="mt-2 text-sm text-slate-700 dark:text-slate-300">
           {!status.instanceEnabled
             ? "Two-factor authentication is turned off for this instance."
             : status.enabled
-              ? `Two-factor authentication is on. ${status.recoveryCodesLeft} recovery codes left.`
+              ? `Two-factor authentication is on. ${status.recoveryCodesLeft} recovery ${status.recoveryCodesLeft === 1 ? "code" : "codes"} left.`
               : "Two-factor authentication is off. Open My Settings from your profile menu (top right) to enable it."}
         </p>
       </Card>
