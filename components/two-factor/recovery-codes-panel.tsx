@@ -26,7 +26,7 @@ export function RecoveryCodesPanel({ codes, onContinue }: { codes: string[]; onC
       </p>
       <ul
         aria-label="Recovery codes"
-        className="grid grid-cols-2 gap-2 rounded-md bg-slate-100 p-4 font-mono text-sm dark:bg-slate-800"
+        className="grid grid-cols-1 gap-2 rounded-md bg-slate-100 p-4 font-mono text-sm min-[420px]:grid-cols-2 dark:bg-slate-800"
       >
         {codes.map((code) => (
           <li key={code}>{code}</li>

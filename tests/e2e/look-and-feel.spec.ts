@@ -29,6 +29,12 @@ test("on a 375 px phone no page scrolls sideways, and each user's Two-factor sta
   const dialog = await openMySettings(page);
   await expectNoSidewaysScroll(page, "My Settings");
   await expect(dialog.getByRole("button", { name: "Close" })).toBeInViewport({ ratio: 1 });
+  const dialogOverflow = () => dialog.evaluate((element) => element.scrollWidth - element.clientWidth);
+  expect(await dialogOverflow(), "My Settings scrolls sideways").toBeLessThanOrEqual(0);
+  await dialog.getByRole("button", { name: "Enable" }).click();
+  await expect(dialog.getByLabel("Setup key")).toBeVisible();
+  expect(await dialogOverflow(), "enrollment scrolls sideways").toBeLessThanOrEqual(0);
+  await dialog.getByRole("button", { name: "Cancel" }).click();
   await phone.close();
 });
 
