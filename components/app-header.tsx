@@ -1,7 +1,8 @@
 "use client";
 import dynamic from "next/dynamic";
 import Link from "next/link";
-import { useState } from "react";
+import { useEffect, useState } from "react";
+import { OPEN_MY_SETTINGS_EVENT } from "@/components/open-my-settings";
 import { Dialog } from "@/components/ui/dialog";
 import { Logo } from "@/components/ui/logo";
 import { Menu, MenuItem, MenuSubmitItem } from "@/components/ui/menu";
@@ -26,6 +27,14 @@ export function AppHeader({
   signOutAction: () => Promise<void>;
 }) {
   const [settingsOpen, setSettingsOpen] = useState(false);
+  useEffect(() => {
+    const open = () => {
+      void loadMySettings();
+      setSettingsOpen(true);
+    };
+    window.addEventListener(OPEN_MY_SETTINGS_EVENT, open);
+    return () => window.removeEventListener(OPEN_MY_SETTINGS_EVENT, open);
+  }, []);
   return (
     <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
       <div className="mx-auto flex max-w-5xl items-center justify-between gap-4 px-4 py-2">

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
+import { OpenMySettingsButton } from "@/components/open-my-settings";
 import { requireUser } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { twoFactorStatus } from "@/lib/two-factor/manage";
@@ -23,8 +24,13 @@ export default async function HomePage() {
             ? "Two-factor authentication is turned off for this instance."
             : status.enabled
               ? `Two-factor authentication is on. ${status.recoveryCodesLeft} recovery ${status.recoveryCodesLeft === 1 ? "code" : "codes"} left.`
-              : "Two-factor authentication is off. Open My Settings from your profile menu (top right) to enable it."}
+              : "Two-factor authentication is off: anyone with your password can sign in as you."}
         </p>
+        {status.instanceEnabled && !status.enabled ? (
+          <div className="mt-4">
+            <OpenMySettingsButton>Set up two-factor authentication</OpenMySettingsButton>
+          </div>
+        ) : null}
       </Card>
     </div>
   );

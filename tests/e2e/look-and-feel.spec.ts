@@ -159,3 +159,13 @@ test("enrollment shows a crisp SVG QR code and the Setup key in groups of four w
   await dialog.getByRole("button", { name: "Cancel" }).click();
   await expect(dialog.getByRole("button", { name: "Enable" })).toBeVisible();
 });
+
+test("Home offers Set up two-factor authentication, which opens My Settings", async ({ page, browser, baseURL }) => {
+  const user = await addUser(browser, baseURL!, newUser("Home"));
+  await signIn(page, user);
+  await page.getByRole("button", { name: "Set up two-factor authentication" }).click();
+  const dialog = page.getByRole("dialog", { name: "My Settings" });
+  await expect(dialog.getByRole("button", { name: "Enable" })).toBeVisible();
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await expect(page.getByRole("button", { name: "Set up two-factor authentication" })).toBeFocused();
+});

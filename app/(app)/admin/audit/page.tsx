@@ -12,6 +12,7 @@ import { auditEventLabel } from "@/lib/audit-labels";
 import { AUDIT_PAGE_SIZE, countAuditEvents, listAuditEvents } from "@/lib/audit-log";
 import { requireAdmin } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
+import { describeBrowser } from "@/lib/two-factor/trusted-browsers";
 import { auditFiltersSchema, firstValues } from "@/lib/validation/audit-filters";
 
 export const metadata: Metadata = { title: "Audit log" };
@@ -103,8 +104,9 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
                   <td className="px-4 py-2 whitespace-nowrap">{row.actorEmail ?? "—"}</td>
                   <td className="px-4 py-2 whitespace-nowrap">{row.targetEmail ?? "—"}</td>
                   <td className="px-4 py-2 whitespace-nowrap">{row.ip ?? "—"}</td>
-                  <td className="max-w-64 truncate px-4 py-2" title={row.userAgent ?? undefined}>
-                    {row.userAgent ?? "—"}
+                  {/* "Chrome on Windows" reads at a glance; the whole header is in the tooltip and the CSV. */}
+                  <td className="px-4 py-2 whitespace-nowrap" title={row.userAgent ?? undefined}>
+                    {row.userAgent ? describeBrowser(row.userAgent) : "—"}
                   </td>
                 </tr>
               ))}
