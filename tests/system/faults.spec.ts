@@ -52,10 +52,13 @@ async function adminClient(server: Server, owned: ReturnType<typeof resources>):
   return client;
 }
 
-/** True when the Users page lists exactly this email (the search box echoes the query: look for its table cell). */
+/**
+ * True when the Users page lists exactly this email. The search box echoes the query in its value
+ * attribute; only a listed user has the email as an element's whole text.
+ */
 async function listed(admin: Client, email: string): Promise<boolean> {
   const html = await (await admin.get(`/admin/users?query=${encodeURIComponent(email)}`)).text();
-  return html.includes(`>${email}</td>`);
+  return html.includes(`>${email}<`);
 }
 
 test("the embedded database survives kill -9 of the server and reopens", async () => {
