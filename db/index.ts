@@ -51,13 +51,15 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
   const newPool = (): Pool => {
     const pool = {} as Pool;
     pool.client = postgres(url, {
-      max: Number(process.env.DATABASE_POOL_MAX || 10),
+      max: Number(process.env.DATABASE_POOL_MAX || 10), // both checked at start: lib/env.ts
       onnotice: () => {},
       max_lifetime: null,
       // The default backoff grows to 10–20 s after a few failed reconnects (an outage of seconds under
       // load): the first request after PostgreSQL is back would wait that long. Retry within a second.
       backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
-      connect_timeout: 10,
+      // A connect that hangs (the stale-timer bug above, or a server mid-restart) holds its request
+      // for this long; a healthy connect, even to a managed server across a region, takes well under 1 s.
+      connect_timeout: Number(process.env.DATABASE_CONNECT_TIMEOUT || 3),
       onclose: () => {
         if (!closing && !retired.has(pool)) pool.tainted = true;
       },

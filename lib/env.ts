@@ -92,8 +92,12 @@ export function environmentProblems(env: NodeJS.ProcessEnv = process.env): strin
   if (actionsKey && !isBase64Key(actionsKey, [16, 24, 32])) {
     problems.push("NEXT_SERVER_ACTIONS_ENCRYPTION_KEY must be base64 of 16, 24 or 32 bytes (openssl rand -base64 32).");
   }
+  const poolMax = set("DATABASE_POOL_MAX");
+  if (poolMax && !isIntegerIn(poolMax, 1, 1000)) problems.push("DATABASE_POOL_MAX must be a whole number of connections from 1 to 1000.");
+  const connectTimeout = set("DATABASE_CONNECT_TIMEOUT");
+  if (connectTimeout && !isIntegerIn(connectTimeout, 1, 60)) problems.push("DATABASE_CONNECT_TIMEOUT must be a whole number of seconds from 1 to 60.");
   const port = set("PORT");
-  if (port && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) problems.push("PORT must be a port number from 1 to 65535.");
+  if (port && !isIntegerIn(port, 1, 65535)) problems.push("PORT must be a port number from 1 to 65535.");
   for (const name of ["AUTH_URL", "APP_URL"]) {
     const value = set(name);
     if (value && !/^https?:\/\/[^/]/i.test(value)) problems.push(`${name} must be the site's address, e.g. https://signin.example.com`);
@@ -114,6 +118,10 @@ export function environmentProblems(env: NodeJS.ProcessEnv = process.env): strin
 }
 
 /** Base64 or base64url (Node decodes both), of one of these byte lengths. */
+function isIntegerIn(value: string, min: number, max: number): boolean {
+  return /^\d+$/.test(value) && Number(value) >= min && Number(value) <= max;
+}
+
 function isBase64Key(value: string, lengths: number[]): boolean {
   return /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && lengths.includes(Buffer.from(value, "base64").length);
 }
