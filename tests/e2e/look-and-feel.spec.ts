@@ -126,11 +126,13 @@ test("empty states say what is empty and offer the way back", async ({ page }) =
   await expect(page.getByText(/contains “nobody-matches-this”/)).toBeVisible();
   await page.getByRole("link", { name: "Show all users" }).click();
   await expect(page.getByRole("row", { name: new RegExp(ADMIN.email) })).toBeVisible();
+  await expect(page.getByLabel("Search")).toHaveValue("");
 
   await page.goto("/admin/audit?user=nobody%40example.com");
   await expect(page.getByText("No events match these filters", { exact: true })).toBeVisible();
   await page.getByRole("link", { name: "Show every event" }).click();
   await expect(page.getByRole("cell").first()).toBeVisible();
+  await expect(page.getByLabel("User email")).toHaveValue("");
 });
 
 // Signed out, every unknown address leads to the sign-in page first (proxy.ts); signed in, it is a 404.
