@@ -15,3 +15,6 @@ const VARIANTS: Record<Variant, string> = {
 export function buttonClass(variant: Variant = "primary"): string {
   return `inline-flex min-h-10 items-center justify-center gap-2 rounded-md px-4 py-2 text-sm font-medium transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-brand-600 disabled:cursor-not-allowed disabled:opacity-60 ${VARIANTS[variant]}`;
 }
+
+/** A text link in the product's colour (Next, Show all users): one look for every in-page link. */
+export const linkClass = "font-medium text-brand-700 hover:underline dark:text-brand-100";

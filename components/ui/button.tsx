@@ -35,20 +35,20 @@ export function SubmitButton({ children, variant = "primary", className = "", on
     if (focusWasLost()) ref.current?.focus();
   }, [pending]);
   return (
-    <button
+    <PendingButton
+      {...props}
       ref={ref}
+      type="submit"
+      variant={variant}
+      className={className}
+      pending={pending}
       onClick={(event) => {
         hadFocus.current = event.currentTarget === document.activeElement;
         onClick?.(event);
       }}
-      type="submit"
-      className={`${buttonClass(variant)} ${className}`}
-      disabled={pending || props.disabled}
-      aria-disabled={pending || props.disabled}
-      {...props}
     >
-      <Pending pending={pending}>{children}</Pending>
-    </button>
+      {children}
+    </PendingButton>
   );
 }
 
@@ -65,8 +65,12 @@ export function ActionButton({
 }: Omit<ButtonProps, "onClick"> & { onAction: () => Promise<unknown> }) {
   const [pending, setPending] = useState(false);
   return (
-    <button
+    <PendingButton
+      {...props}
       type="button"
+      variant={variant}
+      className={className}
+      pending={pending}
       onClick={async () => {
         setPending(true);
         try {
@@ -75,23 +79,30 @@ export function ActionButton({
           setPending(false);
         }
       }}
-      className={`${buttonClass(variant)} ${className}`}
-      disabled={pending || props.disabled}
-      aria-disabled={pending || props.disabled}
-      {...props}
     >
-      <Pending pending={pending}>{children}</Pending>
-    </button>
+      {children}
+    </PendingButton>
   );
 }
 
-/** The label stays (the button keeps its size and name); a spinner joins it while pending. */
-function Pending({ pending, children }: { pending: boolean; children: React.ReactNode }) {
+/**
+ * What SubmitButton and ActionButton share: disabled while pending (after the caller's props, so a
+ * `disabled` passed in cannot switch the pending state off), a spinner beside the unchanged label.
+ */
+function PendingButton({
+  pending,
+  variant,
+  className,
+  children,
+  ref,
+  ...props
+}: ButtonProps & { pending: boolean; ref?: React.Ref<HTMLButtonElement> }) {
+  const disabled = pending || props.disabled;
   return (
-    <>
+    <button {...props} ref={ref} className={`${buttonClass(variant)} ${className}`} disabled={disabled} aria-disabled={disabled}>
       {pending ? <Spinner /> : null}
       {children}
       {pending ? <span className="sr-only"> (working…)</span> : null}
-    </>
+    </button>
   );
 }

@@ -1,11 +1,12 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { SubmitButton } from "@/components/ui/button";
-import { buttonClass } from "@/components/ui/button-class";
+import { buttonClass, linkClass } from "@/components/ui/button-class";
 import { Card } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
 import { inputClass as input } from "@/components/ui/input-class";
 import { SearchForm } from "@/components/ui/search-form";
+import { tableClass, tableHeadClass, tableRowClass } from "@/components/ui/table-class";
 import { resolveAuditFilters } from "@/lib/admin/audit-query";
 import { AUDIT_EVENTS } from "@/lib/audit";
 import { auditEventLabel } from "@/lib/audit-labels";
@@ -16,8 +17,6 @@ import { describeBrowser } from "@/lib/two-factor/trusted-browsers";
 import { auditFiltersSchema, firstValues } from "@/lib/validation/audit-filters";
 
 export const metadata: Metadata = { title: "Audit log" };
-
-const pageLink = "font-medium text-brand-700 hover:underline dark:text-brand-100";
 
 export default async function AuditLogPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
   await requireAdmin();
@@ -81,13 +80,13 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
       >
         {rows.length === 0 ? (
           <EmptyState title="No events match these filters">
-            <Link href="/admin/audit" className="font-medium text-brand-700 hover:underline dark:text-brand-100">
+            <Link href="/admin/audit" className={linkClass}>
               Show every event
             </Link>
           </EmptyState>
         ) : (
-          <table className="w-full text-left text-sm">
-            <thead className="border-b border-slate-200 bg-slate-50 text-slate-600 dark:border-slate-800 dark:bg-slate-900/60 dark:text-slate-400">
+          <table className={tableClass}>
+            <thead className={tableHeadClass}>
               <tr>
                 {["Time (UTC)", "Event", "Actor", "User", "IP", "Browser"].map((h) => (
                   <th key={h} scope="col" className="px-4 py-3 font-medium whitespace-nowrap">
@@ -98,7 +97,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
             </thead>
             <tbody>
               {rows.map((row) => (
-                <tr key={row.id} className="border-b border-slate-100 last:border-0 dark:border-slate-800">
+                <tr key={row.id} className={tableRowClass}>
                   <td className="px-4 py-2 whitespace-nowrap tabular-nums">{row.at.toISOString().replace("T", " ").slice(0, 19)}</td>
                   <td className="px-4 py-2 whitespace-nowrap">{auditEventLabel(row.event)}</td>
                   <td className="px-4 py-2 whitespace-nowrap">{row.actorEmail ?? "—"}</td>
@@ -120,12 +119,12 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
         </span>
         <span className="flex gap-2">
           {page > 1 ? (
-            <Link href={`/admin/audit${query({ page: page - 1 })}`} className={pageLink}>
+            <Link href={`/admin/audit${query({ page: page - 1 })}`} className={linkClass}>
               Previous
             </Link>
           ) : null}
           {page < pages ? (
-            <Link href={`/admin/audit${query({ page: page + 1 })}`} className={pageLink}>
+            <Link href={`/admin/audit${query({ page: page + 1 })}`} className={linkClass}>
               Next
             </Link>
           ) : null}

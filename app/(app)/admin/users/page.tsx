@@ -2,10 +2,12 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { Badge } from "@/components/ui/badge";
 import { SubmitButton } from "@/components/ui/button";
+import { linkClass } from "@/components/ui/button-class";
 import { Card } from "@/components/ui/card";
 import { EmptyState } from "@/components/ui/empty-state";
 import { inputClass } from "@/components/ui/input-class";
 import { SearchForm } from "@/components/ui/search-form";
+import { tableClass, tableHeadClass, tableRowClass } from "@/components/ui/table-class";
 import { requireAdmin } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { countEnrolledUsers, searchUsers, type UserSearchResult, type UserSearchRow } from "@/lib/users";
@@ -64,8 +66,8 @@ export default async function UsersPage({ searchParams }: { searchParams: Promis
 // 375 px phone, so Two-factor and Actions are on screen without scrolling sideways.
 function UsersTable({ rows }: { rows: UserSearchRow[] }) {
   return (
-    <table className="w-full text-left text-sm">
-      <thead className="border-b border-slate-200 bg-slate-50 text-slate-600 dark:border-slate-800 dark:bg-slate-900/60 dark:text-slate-400">
+    <table className={tableClass}>
+      <thead className={tableHeadClass}>
         <tr>
           <th scope="col" className="px-3 py-2.5 font-medium sm:px-4">
             User
@@ -80,7 +82,7 @@ function UsersTable({ rows }: { rows: UserSearchRow[] }) {
       </thead>
       <tbody>
         {rows.map((row) => (
-          <tr key={row.id} className="border-b border-slate-100 last:border-0 dark:border-slate-800">
+          <tr key={row.id} className={tableRowClass}>
             <td className="px-3 py-3 sm:px-4">
               <div className="flex flex-wrap items-center gap-x-2 gap-y-1">
                 <span className="font-medium">{row.name}</span>
@@ -111,14 +113,12 @@ function NoUsers({ search }: { search: UserSearch }) {
   return (
     <EmptyState title="No users match">
       {search.query ? <>Nobody’s name or email contains “{search.query}”. </> : null}
-      <Link href="/admin/users" className="font-medium text-brand-700 hover:underline dark:text-brand-100">
+      <Link href="/admin/users" className={linkClass}>
         Show all users
       </Link>
     </EmptyState>
   );
 }
-
-const pageLink = "font-medium text-brand-700 hover:underline dark:text-brand-100";
 
 function Pages({ search, result }: { search: UserSearch; result: UserSearchResult }) {
   const { page, pageCount, total, capped } = result;
@@ -137,8 +137,8 @@ function Pages({ search, result }: { search: UserSearch; result: UserSearchResul
         {`Page ${page} of ${pageCount}${more} · ${total}${more} ${total === 1 && !capped ? "user" : "users"}`}
       </span>
       <span className="flex gap-3">
-        {page > 1 ? <Link href={href(page - 1)} className={pageLink}>Previous</Link> : null}
-        {page < pageCount ? <Link href={href(page + 1)} className={pageLink}>Next</Link> : null}
+        {page > 1 ? <Link href={href(page - 1)} className={linkClass}>Previous</Link> : null}
+        {page < pageCount ? <Link href={href(page + 1)} className={linkClass}>Next</Link> : null}
       </span>
     </nav>
   );
