@@ -64,7 +64,7 @@ export default defineConfig({
     },
     {
       name: server.name,
-      testIgnore: /(first-run|instance-switch|trusted-browser)\.spec\.ts/,
+      testIgnore: /(first-run|instance-switch|passkey-sign-in|trusted-browser|step-up\.security)\.spec\.ts/,
       dependencies: [`${server.name}-first-run`],
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },
@@ -84,6 +84,22 @@ export default defineConfig({
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },
     },
+    // Allows passkey sign-in for the instance (and needs two-factor login on while it adds keys): alone, after it.
+    {
+      name: `${server.name}-passkey`,
+      testMatch: /passkey-sign-in\.spec\.ts/,
+      dependencies: [`${server.name}-instance-settings`],
+      use: { baseURL: `http://localhost:${server.port}` },
+      metadata: { server: server.name },
+    },
+    // Turns two-factor login off for a moment, too: after the instance switch, alone.
+    {
+      name: `${server.name}-step-up`,
+      testMatch: /step-up\.security\.spec\.ts/,
+      dependencies: [`${server.name}-passkey`],
+      use: { baseURL: `http://localhost:${server.port}` },
+      metadata: { server: server.name },
+    },
     ]),
     // Attacks and faults that need servers of their own (two instances, a killed server, a restarted
     // database): tests/system starts them itself, after the shared servers' suites are done.
@@ -93,7 +109,7 @@ export default defineConfig({
       testMatch: /\.spec\.ts$/,
       // Up to four servers of their own run at once on 2 cores: a step may take longer than in the shared suites.
       expect: { timeout: 30_000 },
-      dependencies: servers.map((server) => `${server.name}-instance-settings`),
+      dependencies: servers.map((server) => `${server.name}-step-up`),
       metadata: { server: "own" },
     },
   ],

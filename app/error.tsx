@@ -19,6 +19,8 @@ export default function ErrorPage({ error, reset }: { error: Error & { digest?: 
         <button type="button" onClick={reset} className={buttonClass("primary")}>
           Try again
         </button>
+        {/* A full load, not <Link>: whatever broke in this page's client state starts over. */}
+        {/* eslint-disable-next-line @next/next/no-html-link-for-pages */}
         <a href="/" className={buttonClass("secondary")}>
           Back to the start
         </a>

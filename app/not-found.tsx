@@ -12,6 +12,7 @@ export default function NotFound() {
         <h1 className="text-2xl font-semibold">Page not found</h1>
         <p className="max-w-sm text-sm text-slate-600 dark:text-slate-400">The page does not exist, or you do not have access to it.</p>
       </div>
+      {/* eslint-disable-next-line @next/next/no-html-link-for-pages -- see above */}
       <a href="/" className={buttonClass("primary")}>
         Back to the start
       </a>

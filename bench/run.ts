@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import { BENCH_PASSWORD, BENCH_SECRETS, PORTS, benchEmail } from "./lib/config";
+import { BENCH_PASSWORD, BENCH_SECRETS, PORTS } from "./lib/config";
 import { captureSignIn } from "./lib/actions";
 import { startApp, type AppServer } from "./lib/app-server";
 import { createPgDatabase, openMigrated, seedBenchUsers, PG_SERVER, type PgDatabase } from "./lib/database";

@@ -60,16 +60,10 @@ export function AppHeader({
             </>
           }
         >
-          {(close) => (
-            <>
-              <MenuItem close={close} onSelect={() => setSettingsOpen(true)}>
-                My Settings
-              </MenuItem>
-              <form action={signOutAction}>
-                <MenuSubmitItem>Sign out</MenuSubmitItem>
-              </form>
-            </>
-          )}
+          <MenuItem onSelect={() => setSettingsOpen(true)}>My Settings</MenuItem>
+          <form action={signOutAction}>
+            <MenuSubmitItem>Sign out</MenuSubmitItem>
+          </form>
         </Menu>
       </div>
       <Dialog open={settingsOpen} onClose={() => setSettingsOpen(false)} title="My Settings" wide>

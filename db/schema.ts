@@ -8,6 +8,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   smallint,
   text,
   timestamp,
@@ -43,8 +44,6 @@ export const users = pgTable(
     secondFactorLockedUntil: timestamp("second_factor_locked_until", { withTimezone: true }),
     secondFactorLockouts: integer("second_factor_lockouts").notNull().default(0),
     passwordChangedAt: timestamp("password_changed_at", { withTimezone: true }).notNull().defaultNow(),
-    /** Last time this user re-confirmed with a code or password before a sensitive admin change. */
-    reauthenticatedAt: timestamp("reauthenticated_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [
@@ -94,6 +93,13 @@ export const totpCredentials = pgTable("totp_credentials", {
   secretCiphertext: text("secret_ciphertext").notNull(),
   enabledAt: timestamp("enabled_at", { withTimezone: true }),
   lastUsedStep: bigint("last_used_step", { mode: "number" }),
+  /**
+   * SHA-256 of the sign-in challenge that started this pending enrollment (forced
+   * enrollment at sign-in), null when it was started from My Settings. An
+   * enrollment is confirmed only where it started: a password holder's
+   * challenge never completes with the owner's enrollment, nor the reverse.
+   */
+  enrollmentChallengeHash: text("enrollment_challenge_hash"),
   createdAt: createdAt(),
 });
 
@@ -124,8 +130,14 @@ export const signInChallenges = pgTable(
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    /** "sign_in": the password passed; "enroll": enrollment must come first (next issue). */
-    purpose: text("purpose", { enum: ["sign_in", "enroll"] }).notNull(),
+    /**
+     * "sign_in": the password passed; "enroll": enrollment must come first;
+     * "enrolled": made by confirming the enrollment of an "enroll" challenge, which
+     * it replaces — the only challenge that signs in without a further code.
+     * Every challenge of a user is deleted when that user's password, role, email,
+     * session version or factors change (triggers, migration 0007).
+     */
+    purpose: text("purpose", { enum: ["sign_in", "enroll", "enrolled"] }).notNull(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     createdAt: createdAt(),
   },
@@ -150,31 +162,146 @@ export const trustedBrowsers = pgTable(
 );
 
 /**
- * Fixed-window failure counters shared by every app instance
- * (password step per account and per IP).
+ * One row per signed-in session (a signed JWT in a cookie, named by its `sid`),
+ * written when the second step issues it. The per-request check requires the
+ * row: signing out deletes it, so copies of the cookie stop working too; a
+ * session idle past SESSION_IDLE_MINUTES or past `expiresAt` (12 hours after
+ * sign-in) is refused. `sessionVersion` is the user's version the session
+ * holds (re-granted after its own password or 2FA change): rows of an older
+ * version belong to sessions a bump ended. IP and browser are those of the
+ * sign-in, for My Settings → Sessions.
  */
+export const sessions = pgTable(
+  "sessions",
+  {
+    sid: text("sid").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    sessionVersion: integer("session_version").notNull(),
+    signedInAt: timestamp("signed_in_at", { withTimezone: true }).notNull().defaultNow(),
+    lastActiveAt: timestamp("last_active_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
 /**
- * Sessions signed out before their 12 hours were up. A session is a signed
- * JWT in a cookie; without this list a copy of the cookie would outlive the
- * sign-out. Rows are useless after `expiresAt` and are deleted then.
+ * An administrator's confirmation (a current code or the password) before a
+ * change that weakens sign-in for others (lib/admin/step-up.ts). Keyed by the
+ * session that gave it, the JWT's `sid`: another session of the same admin —
+ * a stolen cookie signed in elsewhere — cannot use it. Counts for 5 minutes;
+ * the hourly sweep deletes older rows.
  */
-export const endedSessions = pgTable(
-  "ended_sessions",
+export const stepUpConfirmations = pgTable(
+  "step_up_confirmations",
   {
     sessionId: text("session_id").primaryKey(),
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    confirmedAt: timestamp("confirmed_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("ended_sessions_expires_idx").on(t.expiresAt)],
+  (t) => [index("step_up_confirmations_confirmed_idx").on(t.confirmedAt)],
 );
 
+/**
+ * Security keys and passkeys (WebAuthn credentials), a second factor
+ * (lib/security-keys). The credential id is unique across users: one
+ * authenticator credential belongs to one account. The public key (COSE,
+ * base64url) is public; the counter is the last signature counter seen (0 for
+ * keys that keep none). `deviceType`, `backedUp` and `userVerified` are as
+ * the registration reported them; `discoverable` is the credProps answer
+ * (null: the browser did not say). Adding or removing a key ends the user's
+ * pending sign-ins (trigger, migration 0008); a use (counter, lastUsedAt) does not.
+ */
+export const securityKeys = pgTable(
+  "security_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    credentialId: text("credential_id").notNull(),
+    publicKey: text("public_key").notNull(),
+    counter: bigint("counter", { mode: "number" }).notNull().default(0),
+    transports: jsonb("transports").$type<string[]>().notNull().default([]),
+    deviceType: text("device_type", { enum: ["singleDevice", "multiDevice"] }).notNull(),
+    backedUp: boolean("backed_up").notNull(),
+    userVerified: boolean("user_verified").notNull(),
+    discoverable: boolean("discoverable"),
+    aaguid: text("aaguid").notNull(),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+  },
+  (t) => [uniqueIndex("security_keys_credential_idx").on(t.credentialId), index("security_keys_user_idx").on(t.userId)],
+);
+
+/**
+ * A WebAuthn challenge handed to the browser, single use, 5 minutes. A
+ * "register" or "step_up" challenge belongs to the signed-in session that
+ * asked for it; a "sign_in" one to the pending sign-in (the password step's
+ * challenge), and dies with it; a "passkey" one to no one yet (the browser
+ * keeps it in a cookie; the passkey says who signs in). The challenge is not secret (the browser signs it); what
+ * matters is that it is used once, by the session or sign-in it was made for.
+ */
+export const webauthnChallenges = pgTable(
+  "webauthn_challenges",
+  {
+    challenge: text("challenge").primaryKey(),
+    // None for "passkey": who signs in is what the assertion will say.
+    userId: uuid("user_id").references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: ["register", "sign_in", "step_up", "passkey"] }).notNull(),
+    sessionId: text("session_id").references(() => sessions.sid, { onDelete: "cascade" }),
+    signInChallengeHash: text("sign_in_challenge_hash").references(() => signInChallenges.tokenHash, { onDelete: "cascade" }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("webauthn_challenges_expires_idx").on(t.expiresAt),
+    // Each challenge belongs to what asked for it: the session adding a key or confirming with one, the pending sign-in,
+    // or (a passkey sign-in, before anyone is known) the browser holding its cookie.
+    check(
+      "webauthn_challenges_bound",
+      sql`(${t.purpose} in ('register', 'step_up') and ${t.sessionId} is not null and ${t.userId} is not null) or (${t.purpose} = 'sign_in' and ${t.signInChallengeHash} is not null and ${t.userId} is not null) or (${t.purpose} = 'passkey' and ${t.userId} is null and ${t.sessionId} is null and ${t.signInChallengeHash} is null)`,
+    ),
+  ],
+);
+
+/**
+ * Fixed-window counters shared by every app instance (password failures per
+ * IP, mail claims). Rows whose window closed a day ago are swept.
+ */
 export const rateLimits = pgTable("rate_limits", {
   key: text("key").primaryKey(),
   count: integer("count").notNull(),
   windowStartedAt: timestamp("window_started_at", { withTimezone: true }).notNull(),
 });
+
+/**
+ * Consecutive wrong passwords, per user and counter (lib/auth/password-failures.ts):
+ * `sign-in` for the account, `device:<id>` for a browser that signed in as
+ * the user before, `signed-in` for Change password and the admin's Password
+ * confirmation. A success deletes the row; nothing else does (no sweep: a
+ * forgotten row would hand out a fresh allowance), and rows exist only for
+ * real users and devices, so the table stays small.
+ */
+export const passwordFailures = pgTable(
+  "password_failures",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    counter: text("counter").notNull(),
+    failures: integer("failures").notNull(),
+    lockouts: integer("lockouts").notNull().default(0),
+    lockedUntil: timestamp("locked_until", { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.counter] })],
+);
 
 /** Instance-wide settings: exactly one row, id = 1. */
 export const instanceSettings = pgTable(
@@ -184,12 +311,22 @@ export const instanceSettings = pgTable(
     twoFactorEnabled: boolean("two_factor_enabled").notNull().default(true),
     trustBrowserEnabled: boolean("trust_browser_enabled").notNull().default(false),
     trustBrowserDays: smallint("trust_browser_days").notNull().default(30),
+    /** Allow sign-in with a passkey: a discoverable key with user verification signs in without password or code. */
+    passkeySignInEnabled: boolean("passkey_sign_in_enabled").notNull().default(false),
+    /** Require a security key for administrators: without one, an administrator's powers wait until they add one. */
+    requireSecurityKeyForAdmins: boolean("require_security_key_for_admins").notNull().default(false),
     /** Enforcement policy (next issue). */
     requireTwoFactorFor: text("require_two_factor_for", { enum: ["nobody", "admins", "everyone"] })
       .notNull()
       .default("nobody"),
     requireGraceDays: smallint("require_grace_days").notNull().default(0),
+    /**
+     * When the policy took effect: administrators' grace counts from here, and
+     * stays put when the scope widens to everyone or narrows back to them.
+     */
     requireSince: timestamp("require_since", { withTimezone: true }),
+    /** When the scope became everyone: other users' grace counts from here; null unless the scope is everyone. */
+    requireEveryoneSince: timestamp("require_everyone_since", { withTimezone: true }),
     /** SHA-256 of the one-time first-run token; null once used or while users exist. */
     setupTokenHash: text("setup_token_hash"),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),

@@ -22,6 +22,6 @@ export async function getDb(): Promise<Database> {
 }
 
 /** Tests and the CLI install a handle they opened themselves. */
-export function useDatabaseHandle(handle: DatabaseHandle): void {
+export function installDatabaseHandle(handle: DatabaseHandle): void {
   state.__database = Promise.resolve(handle);
 }

@@ -2,6 +2,7 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { isPasswordMinLength, PASSWORD_MIN_LENGTH_RANGE } from "@/lib/validation/password-policy";
 
 /** Where the embedded database and generated secrets live. */
 export function dataDir(): string {
@@ -71,6 +72,40 @@ function storedSecrets(): StoredSecrets {
   }
 }
 
+// More proxies in a row than any real deployment has; a larger number is a typo.
+const MAX_TRUSTED_PROXIES = 20;
+const TRUST_PROXY_PROBLEM = `TRUST_PROXY must be the number of proxies in front of the app that append to X-Forwarded-For: a whole number from 0 (none, the default) to ${MAX_TRUSTED_PROXIES} (docs/DEPLOY.md).`;
+
+/**
+ * TRUST_PROXY: how many proxies in front of the app append to X-Forwarded-For
+ * (lib/request-context.ts). 0 by default: the client IP is the socket's peer.
+ * Read on every call, so a test may switch it; checked at start by environmentProblems().
+ */
+export function trustedProxyHops(): number {
+  const value = process.env.TRUST_PROXY?.trim();
+  if (!value) return 0;
+  if (!isIntegerIn(value, 0, MAX_TRUSTED_PROXIES)) throw new Error(TRUST_PROXY_PROBLEM);
+  return Number(value);
+}
+
+// An idle session ends after this long without a request (NIST SP 800-63B-4 §2.2.3: at AAL2, 1 hour of
+// inactivity). At most the 12-hour absolute limit: a longer idle timeout would never apply.
+const DEFAULT_SESSION_IDLE_MINUTES = 60;
+const MAX_SESSION_IDLE_MINUTES = 12 * 60;
+const SESSION_IDLE_PROBLEM = `SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to ${MAX_SESSION_IDLE_MINUTES} (the 12-hour session limit); the default is ${DEFAULT_SESSION_IDLE_MINUTES}.`;
+
+/**
+ * SESSION_IDLE_MINUTES: a session without a request for this long is signed
+ * out (lib/auth/session-records.ts). Read on every call, so a test may switch
+ * it; checked at start by environmentProblems().
+ */
+export function sessionIdleMinutes(): number {
+  const value = process.env.SESSION_IDLE_MINUTES?.trim();
+  if (!value) return DEFAULT_SESSION_IDLE_MINUTES;
+  if (!isIntegerIn(value, 1, MAX_SESSION_IDLE_MINUTES)) throw new Error(SESSION_IDLE_PROBLEM);
+  return Number(value);
+}
+
 /**
  * Checks every setting the app reads from the environment, before anything
  * uses one, and names each problem: a deployment that is wrong in three ways
@@ -96,8 +131,18 @@ export function environmentProblems(env: NodeJS.ProcessEnv = process.env): strin
   if (poolMax && !isIntegerIn(poolMax, 1, 1000)) problems.push("DATABASE_POOL_MAX must be a whole number of connections from 1 to 1000.");
   const connectTimeout = set("DATABASE_CONNECT_TIMEOUT");
   if (connectTimeout && !isIntegerIn(connectTimeout, 1, 60)) problems.push("DATABASE_CONNECT_TIMEOUT must be a whole number of seconds from 1 to 60.");
+  const minLength = set("PASSWORD_MIN_LENGTH");
+  if (minLength && !isPasswordMinLength(minLength)) {
+    const { min, max } = PASSWORD_MIN_LENGTH_RANGE;
+    problems.push(`PASSWORD_MIN_LENGTH must be a whole number of characters from ${min} to ${max} (below 15 only where everyone must use two-factor authentication).`);
+  }
   const port = set("PORT");
   if (port && !isIntegerIn(port, 1, 65535)) problems.push("PORT must be a port number from 1 to 65535.");
+  const trustProxy = set("TRUST_PROXY");
+  const hops = !trustProxy ? 0 : isIntegerIn(trustProxy, 0, MAX_TRUSTED_PROXIES) ? Number(trustProxy) : null;
+  if (hops === null) problems.push(TRUST_PROXY_PROBLEM);
+  const idle = set("SESSION_IDLE_MINUTES");
+  if (idle && !isIntegerIn(idle, 1, MAX_SESSION_IDLE_MINUTES)) problems.push(SESSION_IDLE_PROBLEM);
   for (const name of ["AUTH_URL", "APP_URL"]) {
     const value = set(name);
     if (value && !/^https?:\/\/[^/]/i.test(value)) problems.push(`${name} must be the site's address, e.g. https://signin.example.com`);
@@ -106,6 +151,9 @@ export function environmentProblems(env: NodeJS.ProcessEnv = process.env): strin
   if (set("VERCEL") && (!auth || !keys)) {
     problems.push("AUTH_SECRET and TOTP_ENCRYPTION_KEY must be set on a hosted deployment: instances share no files (docs/DEPLOY.md).");
   }
+  // Vercel's edge ends the client's connection and writes X-Forwarded-For itself: with 0 the IP would be
+  // Vercel's own (one for all clients, whose wrong passwords would then share one per-IP limit), never the client's.
+  if (set("VERCEL") && hops !== null && hops !== 1) problems.push("TRUST_PROXY must be 1 on Vercel: its edge sets X-Forwarded-For to the client's address (docs/DEPLOY.md).");
   if (set("VERCEL") && !url) problems.push("DATABASE_URL must be set on a hosted deployment: the embedded database needs a lasting disk (docs/DEPLOY.md).");
   if (env === process.env) {
     try {

@@ -3,6 +3,7 @@ import { databaseHandle } from "@/lib/db";
 import { assertEnvironment, dataDir, databaseUrl, mailSettings, secrets } from "@/lib/env";
 import { sweepExpired } from "@/lib/maintenance";
 import { issueSetupToken } from "@/lib/setup";
+import { stampSocketAddresses } from "@/lib/socket-address";
 
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
@@ -12,6 +13,8 @@ const SWEEP_EVERY_MS = 60 * 60 * 1000;
  * process — a server that answers 500 to everything helps nobody.
  */
 export async function startServer(): Promise<void> {
+  // First: every request from here on carries its socket's address (the client IP when TRUST_PROXY is 0).
+  stampSocketAddresses();
   try {
     assertEnvironment();
     secrets();

@@ -11,7 +11,7 @@ import { openDatabase } from "@/db";
 import { DatabaseLockedError } from "@/db/lock";
 import { hasAdministrator, SEED_EMAIL_DOMAIN, seedUsers } from "@/lib/admin/seed-users";
 import { hashPassword } from "@/lib/auth/password";
-import { useDatabaseHandle } from "@/lib/db";
+import { installDatabaseHandle } from "@/lib/db";
 import { databaseUrl, dataDir } from "@/lib/env";
 import { newPasswordField } from "@/lib/validation/fields";
 
@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   if (!password.success) return fail("--password: " + password.error.issues[0].message);
 
   const handle = await openDatabase({ url: databaseUrl(), dataDir: databaseUrl() ? null : dataDir() });
-  useDatabaseHandle(handle);
+  installDatabaseHandle(handle);
   try {
     await handle.migrate();
     if (!(await hasAdministrator(handle.db))) {

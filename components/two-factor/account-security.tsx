@@ -3,6 +3,7 @@ import { useActionState, useEffect } from "react";
 import { Button, SubmitButton } from "@/components/ui/button";
 import { Field } from "@/components/ui/field";
 import { FormMessage } from "@/components/ui/form-message";
+import { NewPasswordField } from "@/components/ui/new-password-field";
 import { ViewHeading } from "@/components/two-factor/view-heading";
 import { changePasswordAction, signOutEverywhereAction } from "@/app/(app)/my-settings/actions";
 import type { FormState } from "@/lib/validation/messages";
@@ -27,7 +28,13 @@ export function AccountSecurity({ onChangePassword }: { onChangePassword: () => 
 }
 
 /** Current password, then the new one; other sessions and trusted browsers end with the old password. */
-export function ChangePasswordForm({ onDone }: { onDone: (message?: string) => void }) {
+export function ChangePasswordForm({
+  onDone,
+  user,
+}: {
+  onDone: (message?: string) => void;
+  user: { name: string; email: string; passwordMinLength: number };
+}) {
   const [state, action] = useActionState<FormState, FormData>(changePasswordAction, { status: "idle" });
   useEffect(() => {
     if (state.status === "success") onDone(state.message);
@@ -38,16 +45,13 @@ export function ChangePasswordForm({ onDone }: { onDone: (message?: string) => v
       <ViewHeading>Change password</ViewHeading>
       <form action={action} className="flex flex-col gap-3" noValidate>
         <Field label="Current password" name="currentPassword" type="password" autoComplete="current-password" required errors={errors?.currentPassword} />
-        <Field
+        <NewPasswordField
           label="New password"
           name="newPassword"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          maxLength={128}
-          hint="At least 8 characters. Every other session and trusted browser will be signed out."
+          minLength={user.passwordMinLength}
+          hint={`At least ${user.passwordMinLength} characters, not your name or email. Every other session and trusted browser will be signed out.`}
           errors={errors?.newPassword}
+          context={{ name: user.name, email: user.email, whose: "your" }}
         />
         <FormMessage state={state.status === "error" && !errors?.currentPassword && !errors?.newPassword ? state : { status: "idle" }} />
         <div className="flex justify-end gap-2">

@@ -34,9 +34,8 @@ export function Enrollment({
   useEffect(() => {
     actions.start().then(setStart, () => setStart({ status: "error", message: "Could not start. Check your connection and try again." }));
   }, [actions, attempt]);
-  useEffect(() => {
-    if ("recoveryCodes" in confirmState) setStep("codes");
-  }, [confirmState]);
+  // A confirmed code answers with the recovery codes: that answer moves the steps on.
+  const shown = step === "scan" && "recoveryCodes" in confirmState ? "codes" : step;
 
   if (!start) return <p role="status">Preparing…</p>;
   if (start.status === "error") {
@@ -61,14 +60,14 @@ export function Enrollment({
       </div>
     );
   }
-  if (step === "codes" && "recoveryCodes" in confirmState) {
+  if (shown === "codes" && "recoveryCodes" in confirmState) {
     return (
       <Section key={3} number={3} title="Save your recovery codes" level={headingLevel}>
         <RecoveryCodesPanel codes={confirmState.recoveryCodes} onContinue={() => setStep("done")} />
       </Section>
     );
   }
-  if (step === "done") {
+  if (shown === "done") {
     return (
       <Section key={4} number={4} title="Two-factor authentication is enabled" level={headingLevel}>
         <p className="text-sm">From now on you will be asked for a code from your authenticator app when you sign in.</p>

@@ -19,14 +19,15 @@ export function RecoveryCodesPanel({ codes, onContinue }: { codes: string[]; onC
     setDownloaded(true);
   }
   return (
-    <div className="flex flex-col gap-4">
+    // A container query, not the viewport: a code is 29 characters, and two columns fit only where the dialog is that wide.
+    <div className="@container flex flex-col gap-4">
       <p className="text-sm">
         Save these recovery codes somewhere safe. Each one signs you in once if you lose your authenticator. They are shown only
         now.
       </p>
       <ul
         aria-label="Recovery codes"
-        className="grid grid-cols-1 gap-2 rounded-md bg-slate-100 p-4 font-mono text-sm min-[420px]:grid-cols-2 dark:bg-slate-800"
+        className="grid grid-cols-1 gap-2 rounded-md bg-slate-100 p-4 font-mono text-sm @xl:grid-cols-2 dark:bg-slate-800"
       >
         {codes.map((code) => (
           <li key={code}>{code}</li>

@@ -1,7 +1,7 @@
 "use client";
-import { useCallback, useEffect, useState } from "react";
 import { ActionButton } from "@/components/ui/button";
 import { Notice } from "@/components/ui/notice";
+import { useManagedList } from "@/components/two-factor/use-managed-list";
 import {
   loadTrustedBrowsersAction,
   removeTrustedBrowsersAction,
@@ -12,17 +12,7 @@ const day = (iso: string) => new Date(iso).toLocaleDateString();
 
 /** Browsers that skip the code step for this user, each with Remove, and Remove all. */
 export function TrustedBrowsers() {
-  const [items, setItems] = useState<TrustedBrowserItem[] | null>(null);
-  const [notice, setNotice] = useState<{ ok: boolean; message: string } | null>(null);
-  const reload = useCallback(() => loadTrustedBrowsersAction().then(setItems, () => setItems([])), []);
-  useEffect(() => {
-    reload();
-  }, [reload]);
-  async function remove(id: string | null) {
-    const result = await removeTrustedBrowsersAction(id);
-    if (result.status !== "idle" && result.message) setNotice({ ok: result.status === "success", message: result.message });
-    await reload();
-  }
+  const { items, notice, act: remove } = useManagedList<TrustedBrowserItem, [string | null]>(loadTrustedBrowsersAction, removeTrustedBrowsersAction);
   if (!items || (items.length === 0 && !notice)) return null;
   return (
     <section aria-labelledby="trusted-heading" className="flex flex-col gap-2">

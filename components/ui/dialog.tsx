@@ -39,12 +39,18 @@ export function Dialog({
     <dialog
       ref={ref}
       aria-labelledby={titleId}
-      onClose={onClose}
+      // The browser fires "close" a task after the dialog closed: by then it may be open again
+      // (closed with ×, reopened at once). Only a close that is still true is the user's Escape.
+      onClose={() => {
+        if (ref.current && !ref.current.open) onClose();
+      }}
       onKeyDown={(event) => {
         if (event.key === "Tab" && ref.current && wrapFocus(ref.current, event.shiftKey)) event.preventDefault();
       }}
       // text-left: a dialog opened from a table cell (Users → Actions) must not inherit its alignment.
-      className={`m-auto w-[calc(100%-2rem)] rounded-xl bg-white p-0 text-left text-slate-900 shadow-xl dark:bg-slate-900 dark:text-slate-100 ${wide ? "max-w-2xl" : "max-w-lg"}`}
+      // Held near the top, not centred: as its lists load and it grows, nothing above them moves
+      // (a centred dialog moved its first button away from under the pointer about to click it).
+      className={`mx-auto mt-[min(10vh,4rem)] mb-auto max-h-[calc(100%-min(10vh,4rem)-1rem)] w-[calc(100%-2rem)] rounded-xl bg-white p-0 text-left text-slate-900 shadow-xl dark:bg-slate-900 dark:text-slate-100 ${wide ? "max-w-2xl" : "max-w-lg"}`}
     >
       {open ? (
         <div className="flex flex-col gap-4 p-6">

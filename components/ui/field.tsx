@@ -6,14 +6,17 @@ type FieldProps = React.InputHTMLAttributes<HTMLInputElement> & {
   name: string;
   errors?: string[];
   hint?: string;
+  /** Shown under the hint and read with it (a strength meter); given the id its element must carry. */
+  more?: (id: string) => React.ReactNode;
 };
 
 /** A labelled input whose errors are tied to it (aria-describedby, aria-invalid) and announced (aria-live). */
-export function Field({ label, name, errors, hint, className = "", ...input }: FieldProps) {
+export function Field({ label, name, errors, hint, more, className = "", ...input }: FieldProps) {
   const id = useId();
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
-  const describedBy = [hint ? hintId : null, errors?.length ? errorId : null].filter(Boolean).join(" ") || undefined;
+  const moreId = `${id}-more`;
+  const describedBy = [hint ? hintId : null, more ? moreId : null, errors?.length ? errorId : null].filter(Boolean).join(" ") || undefined;
   return (
     <div className={`flex flex-col gap-1 ${className}`}>
       <label htmlFor={id} className="text-sm font-medium">
@@ -32,6 +35,7 @@ export function Field({ label, name, errors, hint, className = "", ...input }: F
           {hint}
         </p>
       ) : null}
+      {more?.(moreId)}
       {/* Always present, empty until there is an error: a live region must exist before its message to be announced. */}
       <p id={errorId} aria-live="polite" className="text-sm text-red-700 empty:sr-only dark:text-red-400">
         {errors?.[0]}

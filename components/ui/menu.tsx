@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useId, useRef, useState } from "react";
+import { createContext, useContext, useEffect, useId, useRef, useState } from "react";
 import { useFormStatus } from "react-dom";
 import { Spinner } from "./spinner";
 
@@ -18,7 +18,7 @@ export function Menu({
   buttonClassName = "rounded-md px-3 py-2 hover:bg-slate-100 dark:hover:bg-slate-800",
 }: {
   label: React.ReactNode;
-  children: (close: () => void) => React.ReactNode;
+  children: React.ReactNode;
   align?: "left" | "right";
   /** Called as the menu opens: a chance to start loading what its items open. */
   onOpen?: () => void;
@@ -52,6 +52,11 @@ export function Menu({
       document.removeEventListener("keydown", onKey);
     };
   }, [open]);
+  // Given to the items through context, called from their click handlers only.
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
   return (
     <div ref={root} className="relative inline-block text-left">
       <button
@@ -74,10 +79,7 @@ export function Menu({
           role="menu"
           className={`absolute z-20 mt-1 min-w-44 rounded-md border border-slate-200 bg-white py-1 shadow-lg dark:border-slate-700 dark:bg-slate-900 ${align === "right" ? "right-0" : "left-0"}`}
         >
-          {children(() => {
-            setOpen(false);
-            button.current?.focus();
-          })}
+          <CloseMenu value={close}>{children}</CloseMenu>
         </div>
       ) : null}
     </div>
@@ -97,8 +99,12 @@ function moveFocus(menu: HTMLElement | null, key: string) {
 export const menuItemClass =
   "block w-full px-4 py-2 text-left text-sm hover:bg-slate-100 focus:bg-slate-100 focus:outline-none dark:hover:bg-slate-800 dark:focus:bg-slate-800";
 
+/** The open menu's close: focus back on its button, then the item acts (a dialog it opens gives focus back there). */
+const CloseMenu = createContext<() => void>(() => {});
+
 /** A menu entry that closes the menu, then acts. */
-export function MenuItem({ close, onSelect, children }: { close: () => void; onSelect: () => void; children: React.ReactNode }) {
+export function MenuItem({ onSelect, children }: { onSelect: () => void; children: React.ReactNode }) {
+  const close = useContext(CloseMenu);
   return (
     <button
       type="button"

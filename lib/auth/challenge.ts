@@ -1,29 +1,42 @@
 import "server-only";
 import { and, eq, gt, sql } from "drizzle-orm";
 import type { Executor } from "@/db";
-import { signInChallenges } from "@/db/schema";
+import { signInChallenges, users } from "@/db/schema";
+import { rowsOf } from "@/db/rows";
 import { randomToken, sha256Hex } from "@/lib/crypto";
 
 /** How long the second step may wait after the password step. */
 export const CHALLENGE_TTL_SECONDS = 5 * 60;
 export const CHALLENGE_COOKIE = "signin-challenge";
 
-export type ChallengePurpose = "sign_in" | "enroll";
+/** See `signInChallenges.purpose` in db/schema.ts. */
+export type ChallengePurpose = "sign_in" | "enroll" | "enrolled";
+
+/** The account as the password step read it: a challenge is opened only if it is still so. */
+export type AccountSnapshot = { passwordHash: string; sessionVersion: number };
 
 /**
  * Records that `userId` passed the password step and returns the random
- * token for the browser's cookie. Only its SHA-256 is stored.
+ * token for the browser's cookie. Only its SHA-256 is stored. With `as`, the
+ * row is written only while the user's password hash and session version are
+ * still the ones the password was checked against (one INSERT … SELECT): a
+ * password step still verifying the old password when the owner changes it
+ * (or signs out everywhere) opens nothing; null then. FOR SHARE makes the
+ * insert wait for a change in flight and re-check it once committed: without
+ * it, a challenge inserted after the change's UPDATE (whose trigger already
+ * ended the user's challenges) but before its commit would survive.
  */
-export async function createChallenge(db: Executor, userId: string, purpose: ChallengePurpose): Promise<string> {
+export async function createChallenge(db: Executor, userId: string, purpose: ChallengePurpose, as?: AccountSnapshot): Promise<string | null> {
   const token = randomToken(32);
   // Expired challenges are deleted by the hourly sweep (lib/maintenance.ts), not here on the sign-in path.
-  await db.insert(signInChallenges).values({
-    tokenHash: sha256Hex(token),
-    userId,
-    purpose,
-    expiresAt: sql`now() + make_interval(secs => ${CHALLENGE_TTL_SECONDS})`,
-  });
-  return token;
+  const unchanged = as ? sql`and ${users.passwordHash} = ${as.passwordHash} and ${users.sessionVersion} = ${as.sessionVersion}` : sql``;
+  const inserted = await db.execute(sql`
+    insert into ${signInChallenges} (token_hash, user_id, purpose, expires_at)
+    select ${sha256Hex(token)}, ${users.id}, ${purpose}, now() + make_interval(secs => ${CHALLENGE_TTL_SECONDS})
+    from ${users} where ${users.id} = ${userId} ${unchanged}
+    ${as ? sql`for share` : sql``}
+    returning user_id`);
+  return rowsOf(inserted).length === 1 ? token : null;
 }
 
 /** The live challenge for a token, or null (unknown, expired or used). */

@@ -3,31 +3,32 @@ import { randomUUID } from "node:crypto";
 import NextAuth, { type NextAuthConfig } from "next-auth";
 import Credentials from "next-auth/providers/credentials";
 import type { NextRequest } from "next/server";
-import { eq } from "drizzle-orm";
-import { users } from "@/db/schema";
 import { getDb } from "@/lib/db";
 import { secrets } from "@/lib/env";
 import { SecondStepFailed } from "@/lib/auth/errors";
-import { completeSignIn, type SecondStepMethod } from "@/lib/auth/second-step";
-import { isValidSessionGrant } from "@/lib/auth/session-grant";
-import { endSession, sessionEnded } from "@/lib/auth/ended-sessions";
+import { completeSignIn, type SecondStepMethod, type SignedInUser } from "@/lib/auth/second-step";
+import { clearPasskeyCookie, readPasskeyCookie } from "@/lib/auth/passkey-cookie";
+import { completePasskeySignIn } from "@/lib/security-keys/passkey-sign-in";
+import { deleteSession, recordSession, refreshSession, SESSION_MAX_AGE_SECONDS } from "@/lib/auth/session-records";
 import { contextFromHeaders } from "@/lib/request-context";
 import { setTrustCookie } from "@/lib/auth/trust-cookie";
 import { secureCookiesFor } from "@/lib/auth/cookie-security";
 import { headers } from "next/headers";
 import { nodeSafeLocation } from "@/lib/validation/location-header";
+import { MAX_ASSERTION_CHARS, parseJsonText } from "@/lib/validation/json-text";
 
-/** NIST SP 800-63B-4 §2.2.3 (AAL2): re-authenticate at least every 12 hours, whatever the activity. */
-export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
-const METHODS: SecondStepMethod[] = ["totp", "recovery", "none", "enrolled", "trusted"];
+const METHODS: SecondStepMethod[] = ["totp", "recovery", "none", "enrolled", "trusted", "security_key"];
 
 declare module "next-auth" {
   interface Session {
+    // No session id here: this object is what /api/auth/session hands the browser (lib/auth/session.ts reads sid server-side).
     user: { id: string; name: string; email: string; role: "admin" | "user" };
   }
   interface User {
     role?: "admin" | "user";
     sessionVersion?: number;
+    /** Set by authorize(), which records the session's row. */
+    sid?: string;
   }
 }
 
@@ -40,43 +41,46 @@ function config(useSecureCookies: boolean): NextAuthConfig {
     pages: { signIn: "/login", error: "/login" },
     providers: [
       Credentials({
-        // Only the challenge from the password step and the code: the password never reaches step 2.
-        credentials: { challenge: {}, method: {}, code: {}, trust: {}, trustToken: {} },
+        // Only the challenge from the password step and the proof: the password never reaches step 2. Or a passkey's
+        // assertion alone ("passkey"), over the challenge in this browser's cookie.
+        credentials: { challenge: {}, method: {}, code: {}, trust: {}, trustToken: {}, assertion: {} },
         async authorize(credentials, request) {
-          const text = (value: unknown) => (typeof value === "string" ? value : "");
-          const challenge = text(credentials.challenge);
-          const method = METHODS.find((m) => m === credentials.method);
-          if (!challenge || !method) throw new SecondStepFailed("challenge_expired");
-          const input = { challenge, method, code: text(credentials.code), trust: credentials.trust === "on", trustToken: text(credentials.trustToken) };
-          const result = await completeSignIn(await getDb(), input, contextFromHeaders(request.headers));
-          if (!result.ok) throw new SecondStepFailed(result.error);
-          if (result.trustToken) await setTrustCookie(result.trustToken);
-          return result.user;
+          const db = await getDb();
+          const context = contextFromHeaders(request.headers);
+          const assertion = parseJsonText(credentials.assertion, MAX_ASSERTION_CHARS);
+          let user: SignedInUser;
+          if (credentials.method === "passkey") {
+            // Sign in with a passkey: the challenge is the one this browser's cookie holds, never a field of the request.
+            const result = await completePasskeySignIn(db, { challenge: await readPasskeyCookie(), assertion }, context);
+            await clearPasskeyCookie();
+            if (!result.ok) throw new SecondStepFailed(result.error === "not_a_passkey" ? "not_a_passkey" : "key_invalid");
+            user = result.user;
+          } else {
+            const text = (value: unknown) => (typeof value === "string" ? value : "");
+            const challenge = text(credentials.challenge);
+            const method = METHODS.find((m) => m === credentials.method);
+            if (!challenge || !method) throw new SecondStepFailed("challenge_expired");
+            const input = { challenge, method, code: text(credentials.code), trust: credentials.trust === "on", trustToken: text(credentials.trustToken), assertion };
+            const result = await completeSignIn(db, input, context);
+            if (!result.ok) throw new SecondStepFailed(result.error);
+            if (result.trustToken) await setTrustCookie(result.trustToken);
+            user = result.user;
+          }
+          // The session's row, with the IP and browser of this sign-in: the jwt callback requires it on every request.
+          const sid = randomUUID();
+          await recordSession(db, { sid, userId: user.id, sessionVersion: user.sessionVersion }, context);
+          return { ...user, sid };
         },
       }),
     ],
     callbacks: {
       async jwt({ token, user, trigger, session }) {
         if (user) {
-          // Sign-in: only reached through authorize(), i.e. after the second step.
-          // sid names this session, so that signing out can end it alone (lib/auth/ended-sessions.ts).
-          return { sub: user.id, sid: randomUUID(), sv: user.sessionVersion, authTime: Math.floor(Date.now() / 1000) };
+          // Sign-in: only reached through authorize(), i.e. after the second step, which recorded the row of `sid`.
+          return { sub: user.id, sid: user.sid, sv: user.sessionVersion, authTime: Math.floor(Date.now() / 1000) };
         }
-        const age = Math.floor(Date.now() / 1000) - Number(token.authTime);
-        if (!token.sub || typeof token.sid !== "string" || typeof token.sv !== "number" || !(age >= 0 && age < SESSION_MAX_AGE_SECONDS)) return null;
-        const db = await getDb();
-        const [row] = await db
-          .select({ sessionVersion: users.sessionVersion, name: users.name, email: users.email, role: users.role, ended: sessionEnded(token.sid) })
-          .from(users)
-          .where(eq(users.id, token.sub));
-        if (!row || row.ended) return null;
-        const grant = (session as { grant?: unknown } | undefined)?.grant;
-        if (trigger === "update" && isValidSessionGrant(grant, token.sub, row.sessionVersion)) {
-          token.sv = row.sessionVersion;
-        }
-        // Revocation: a bumped sessionVersion ends every older session at its next request.
-        if (row.sessionVersion !== token.sv) return null;
-        return { ...token, name: row.name, email: row.email, role: row.role };
+        const grant = trigger === "update" ? (session as { grant?: unknown } | undefined)?.grant : undefined;
+        return refreshSession(await getDb(), token, grant);
       },
       session({ session, token }) {
         session.user = {
@@ -93,8 +97,7 @@ function config(useSecureCookies: boolean): NextAuthConfig {
       async signOut(message) {
         const token = "token" in message ? message.token : null;
         if (!token?.sub || typeof token.sid !== "string") return;
-        const expiresAt = new Date((Number(token.authTime) + SESSION_MAX_AGE_SECONDS) * 1000);
-        await endSession(await getDb(), token.sid, token.sub, expiresAt);
+        await deleteSession(await getDb(), token.sid, token.sub);
       },
     },
     logger: {

@@ -6,7 +6,7 @@ import type { RequestContext } from "@/lib/audit";
 import { mailSettings } from "@/lib/env";
 import { claimCodeRefusedMail, releaseCodeRefusedMail } from "./code-refused-limit";
 import { runAfterResponse } from "./deliver";
-import { buildMail, plainLine, type Notice, type NoticeKind } from "./messages";
+import { buildMail, plainLine, type AdministratorNotice, type Notice, type NoticeKind } from "./messages";
 import { sendMail } from "./transport";
 
 /**
@@ -72,6 +72,60 @@ export function notifyBrowserTrusted(db: Database, user: To, context: RequestCon
   return notifyWith(db, user, context, "browser_trusted", (send) => send({ kind: "browser_trusted", days }));
 }
 
+export function notifySecurityKeyAdded(db: Database, userId: string, name: string, context: RequestContext): Promise<void> {
+  return notifyWith(db, userId, context, "security_key_added", (send) => send({ kind: "security_key_added", name }));
+}
+
+/** `actorId`: the administrator who removed it in User properties; absent, the owner did in My Settings. */
+export function notifySecurityKeyRemoved(db: Database, userId: string, name: string, context: RequestContext, actorId?: string): Promise<void> {
+  return notifyWith(db, userId, context, "security_key_removed", async (send) =>
+    send(actorId === undefined ? { kind: "security_key_removed", name } : { kind: "security_key_removed", name, by: await findActorName(db, actorId) }),
+  );
+}
+
+export function notifyPasswordChanged(db: Database, userId: string, context: RequestContext): Promise<void> {
+  return notifyWith(db, userId, context, "password_changed", (send) => send({ kind: "password_changed" }));
+}
+
+/**
+ * An administrator (`actorId`; null: the CLI) changed the account's email.
+ * `previous` is the account as it was: the notice goes to the old address,
+ * the one its owner still reads, and names the new one.
+ */
+export function notifyEmailChanged(db: Database, previous: To, newEmail: string, actorId: string | null, context: RequestContext): Promise<void> {
+  return notifyWith(db, previous, context, "email_changed", async (send) => send({ kind: "email_changed", to: newEmail, by: await findActorName(db, actorId) }));
+}
+
+/** An administrator (`actorId`; null: the CLI) made the user an administrator (`admin`) or took the role away. */
+export function notifyRoleChanged(db: Database, user: To, admin: boolean, actorId: string | null, context: RequestContext): Promise<void> {
+  return notifyWith(db, user, context, "role_changed", async (send) => send({ kind: "role_changed", admin, by: await findActorName(db, actorId) }));
+}
+
+/**
+ * A change that weakens sign-in for everyone (two-factor login off, a new
+ * administrator): every administrator is told, the one who made it too —
+ * theirs may be the stolen session. The text names that administrator
+ * (`actorId`; null: the CLI).
+ */
+export function notifyAdministrators(db: Database, notice: AdministratorNotice, actorId: string | null, context: RequestContext): Promise<void> {
+  const settings = mailSettings();
+  if (!settings) return Promise.resolve();
+  const occurrence = { at: new Date(), ip: context.ip, userAgent: context.userAgent };
+  return runAfterResponse(`${notice.kind} for the administrators`, async () => {
+    const by = await findActorName(db, actorId);
+    const admins = await db.select({ name: users.name, email: users.email }).from(users).where(eq(users.role, "admin"));
+    const sent = await Promise.allSettled(
+      admins.map((admin) => {
+        const name = plainLine(admin.name, 100);
+        return sendMail(settings, { name, email: admin.email }, buildMail({ ...notice, by }, name, occurrence));
+      }),
+    );
+    // Every administrator was tried; the first failure is what gets logged.
+    const failed = sent.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+  });
+}
+
 async function notifyWith(db: Database, to: To, context: RequestContext, kind: NoticeKind, job: (send: Send) => Promise<void>): Promise<void> {
   const settings = mailSettings();
   if (!settings) return;
@@ -87,6 +141,13 @@ async function notifyWith(db: Database, to: To, context: RequestContext, kind: N
 
 function idOf(to: To): string {
   return typeof to === "string" ? to : to.id;
+}
+
+/** The acting administrator's name, read when the mail is built; null for the command line. */
+async function findActorName(db: Database, actorId: string | null): Promise<string | null> {
+  if (actorId === null) return null;
+  const [actor] = await db.select({ name: users.name }).from(users).where(eq(users.id, actorId));
+  return actor?.name ?? "(since deleted)";
 }
 
 async function findRecipient(db: Database, userId: string): Promise<{ name: string; email: string } | null> {

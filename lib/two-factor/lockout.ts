@@ -1,24 +1,28 @@
 import "server-only";
-import { and, eq, isNull, lte, or, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Executor } from "@/db";
 import { users } from "@/db/schema";
 
-/** Consecutive wrong codes (TOTP or recovery, one counter) before the second step locks. */
+/** Consecutive wrong codes (TOTP, recovery, enrollment, step-up: one counter) before the second step locks. */
 export const MAX_SECOND_FACTOR_FAILURES = 5;
 /** First lock; each further lock doubles it, up to a day. */
 export const LOCKOUT_BASE_SECONDS = 15 * 60;
 const LOCKOUT_MAX_SECONDS = 24 * 60 * 60;
 
-export function isLockedOut(user: { secondFactorLockedUntil: Date | null }, now = new Date()): boolean {
-  return user.secondFactorLockedUntil !== null && user.secondFactorLockedUntil > now;
-}
+/** `locks`: this attempt was the last one allowed and locked the account; it is still judged. */
+export type AttemptReservation = { allowed: false } | { allowed: true; locks: boolean };
 
 /**
- * Counts one wrong code in one atomic UPDATE (parallel wrong codes all count).
- * On the 5th, locks for 15 min × 2^(earlier locks) and restarts the count.
- * Returns true when this failure caused a lock.
+ * Reserves one second-factor attempt before the code is judged, in one
+ * UPDATE … RETURNING: the attempt is counted as a failure up front and the
+ * lock starts with the 5th (15 min × 2^(earlier locks), up to a day), so of
+ * any number of parallel guesses at most 5 are ever judged per lock — a
+ * check of the lock followed by a count of the failure let a burst of
+ * guesses all be judged before the first of them was counted. A success
+ * afterwards clears the count (`clearSecondFactorFailures`). An attempt that
+ * dies between the two stays counted: the error is on the safe side.
  */
-export async function recordSecondFactorFailure(db: Executor, userId: string): Promise<boolean> {
+export async function reserveSecondFactorAttempt(db: Executor, userId: string): Promise<AttemptReservation> {
   const reached = sql`${users.secondFactorFailures} + 1 >= ${MAX_SECOND_FACTOR_FAILURES}`;
   const lockSeconds = sql`least(${LOCKOUT_BASE_SECONDS} * power(2, ${users.secondFactorLockouts}), ${LOCKOUT_MAX_SECONDS})`;
   const [row] = await db
@@ -28,20 +32,18 @@ export async function recordSecondFactorFailure(db: Executor, userId: string): P
       secondFactorLockouts: sql`case when ${reached} then ${users.secondFactorLockouts} + 1 else ${users.secondFactorLockouts} end`,
       secondFactorLockedUntil: sql`case when ${reached} then now() + make_interval(secs => ${lockSeconds}) else ${users.secondFactorLockedUntil} end`,
     })
-    .where(eq(users.id, userId))
-    .returning({ failures: users.secondFactorFailures, lockedUntil: users.secondFactorLockedUntil });
-  return !!row && row.failures === 0 && row.lockedUntil !== null;
+    .where(sql`${users.id} = ${userId} and (${users.secondFactorLockedUntil} is null or ${users.secondFactorLockedUntil} <= now())`)
+    .returning({ locks: sql<boolean>`${users.secondFactorLockedUntil} is not null and ${users.secondFactorLockedUntil} > now()` });
+  return row ? { allowed: true, locks: !!row.locks } : { allowed: false };
 }
 
 /**
- * A correct code resets the counter — but only if the account is not locked
- * at this instant, checked in the same statement. Returns false when locked.
+ * A reserved attempt succeeded: the count, the escalation and the lock this
+ * very attempt may have started (it was the 5th, and right) are cleared.
  */
-export async function resetSecondFactorFailures(db: Executor, userId: string): Promise<boolean> {
-  const rows = await db
+export async function clearSecondFactorFailures(db: Executor, userId: string): Promise<void> {
+  await db
     .update(users)
     .set({ secondFactorFailures: 0, secondFactorLockouts: 0, secondFactorLockedUntil: null })
-    .where(and(eq(users.id, userId), or(isNull(users.secondFactorLockedUntil), lte(users.secondFactorLockedUntil, sql`now()`))))
-    .returning({ id: users.id });
-  return rows.length === 1;
+    .where(eq(users.id, userId));
 }

@@ -2,10 +2,12 @@ import "server-only";
 import { cache } from "react";
 import { and, count, eq, isNull } from "drizzle-orm";
 import type { Database } from "@/db";
-import { recoveryCodes, totpCredentials } from "@/db/schema";
+import { recoveryCodes, totpCredentials, users } from "@/db/schema";
+import { requireConfirmation, type AdminSession, type ConfirmationRequired } from "@/lib/admin/step-up";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { notifyRecoveryCodesRegenerated, notifyTwoFactorDisabled } from "@/lib/notifications/notify";
 import { getSettings } from "@/lib/settings";
+import { hasSecurityKeySql } from "@/lib/two-factor/factors";
 import { policyStatus } from "@/lib/two-factor/policy";
 import { verifyCurrentCode, type CurrentCodeResult } from "@/lib/two-factor/current-code";
 import { endSessions, removeTwoFactor, replaceRecoveryCodes } from "@/lib/two-factor/enrollment";
@@ -13,7 +15,11 @@ import { generateRecoveryCodes } from "@/lib/two-factor/recovery-codes";
 
 export type TwoFactorStatus = {
   instanceEnabled: boolean;
+  /** At least one second factor: the authenticator app (`totp`) or a security key. */
   enabled: boolean;
+  totp: boolean;
+  /** The instance allows Sign in with a passkey (My Settings says which keys can). */
+  passkeySignIn: boolean;
   recoveryCodesLeft: number;
   /** Days left before the enforcement policy requires enrollment; null when it does not apply. */
   requiredInDays: number | null;
@@ -23,17 +29,24 @@ export type TwoFactorStatus = {
 export const twoFactorStatus = cache(async (db: Database, userId: string, role: "admin" | "user"): Promise<TwoFactorStatus> => {
   const [settings, [credential], [codes]] = await Promise.all([
     getSettings(db),
-    db.select({ enabledAt: totpCredentials.enabledAt }).from(totpCredentials).where(eq(totpCredentials.userId, userId)),
+    db
+      .select({ enabledAt: totpCredentials.enabledAt, hasKey: hasSecurityKeySql(users.id) })
+      .from(users)
+      .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
+      .where(eq(users.id, userId)),
     db
       .select({ left: count() })
       .from(recoveryCodes)
       .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt))),
   ]);
-  const enabled = !!credential?.enabledAt;
+  const totp = !!credential?.enabledAt;
+  const enabled = totp || !!credential?.hasKey;
   const policy = enabled ? null : policyStatus(settings, role);
   return {
     instanceEnabled: settings.twoFactorEnabled,
     enabled,
+    totp,
+    passkeySignIn: settings.passkeySignInEnabled,
     recoveryCodesLeft: codes.left,
     requiredInDays: policy?.kind === "grace" ? policy.daysLeft : policy?.kind === "due" ? 0 : null,
   };
@@ -45,16 +58,32 @@ export async function disableTwoFactor(
   userId: string,
   code: string,
   context: RequestContext,
-): Promise<CurrentCodeResult> {
+): Promise<{ ok: true; sessionVersion: number } | Exclude<CurrentCodeResult, "ok">> {
   const verdict = await verifyCurrentCode(db, userId, code, context);
   if (verdict !== "ok") return verdict;
-  await db.transaction(async (tx) => {
+  return { ok: true, sessionVersion: await turnTwoFactorOff(db, userId, context) };
+}
+
+/**
+ * Disable for a user who has no authenticator app (security keys only): this
+ * session confirmed with a key within the last 5 minutes.
+ */
+export async function disableTwoFactorConfirmed(db: Database, session: AdminSession, context: RequestContext): Promise<{ ok: true; sessionVersion: number } | ConfirmationRequired> {
+  const refused = await requireConfirmation(db, session);
+  if (refused) return refused;
+  return { ok: true, sessionVersion: await turnTwoFactorOff(db, session.id, context) };
+}
+
+/** Every factor removed, every other session ended, on record; the user is told by mail. */
+async function turnTwoFactorOff(db: Database, userId: string, context: RequestContext): Promise<number> {
+  const sessionVersion = await db.transaction(async (tx) => {
     await removeTwoFactor(tx, userId);
-    await endSessions(tx, userId);
+    const version = await endSessions(tx, userId);
     await recordEvent(tx, "two_factor.disabled", { actorUserId: userId, targetUserId: userId }, context);
+    return version;
   });
   await notifyTwoFactorDisabled(db, userId, context);
-  return "ok";
+  return sessionVersion;
 }
 
 /** A new set of recovery codes after a current code; the old set stops working; the user is told by mail. */
@@ -66,11 +95,22 @@ export async function regenerateRecoveryCodes(
 ): Promise<{ ok: true; recoveryCodes: string[] } | { ok: false; error: Exclude<CurrentCodeResult, "ok"> }> {
   const verdict = await verifyCurrentCode(db, userId, code, context);
   if (verdict !== "ok") return { ok: false, error: verdict };
+  return { ok: true, recoveryCodes: await newRecoveryCodes(db, userId, context) };
+}
+
+/** New recovery codes for a user who has security keys only: this session confirmed with a key. */
+export async function regenerateRecoveryCodesConfirmed(db: Database, session: AdminSession, context: RequestContext): Promise<{ ok: true; recoveryCodes: string[] } | ConfirmationRequired> {
+  const refused = await requireConfirmation(db, session);
+  if (refused) return refused;
+  return { ok: true, recoveryCodes: await newRecoveryCodes(db, session.id, context) };
+}
+
+async function newRecoveryCodes(db: Database, userId: string, context: RequestContext): Promise<string[]> {
   const codes = generateRecoveryCodes();
   await db.transaction(async (tx) => {
     await replaceRecoveryCodes(tx, userId, codes);
     await recordEvent(tx, "recovery_codes.regenerated", { actorUserId: userId, targetUserId: userId }, context);
   });
   await notifyRecoveryCodesRegenerated(db, userId, context);
-  return { ok: true, recoveryCodes: codes };
+  return codes;
 }

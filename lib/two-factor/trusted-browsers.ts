@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { Executor } from "@/db";
-import { trustedBrowsers, type InstanceSettings } from "@/db/schema";
+import { instanceSettings, trustedBrowsers, type InstanceSettings } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { randomToken, sha256Hex } from "@/lib/crypto";
 
@@ -50,8 +50,22 @@ export async function findTrustedBrowser(db: Executor, userId: string, token: st
   return row ?? null;
 }
 
-export async function markTrustedBrowserUsed(db: Executor, id: string): Promise<void> {
-  await db.update(trustedBrowsers).set({ lastUsedAt: sql`now()` }).where(eq(trustedBrowsers.id, id));
+/**
+ * Marks the trusted browser used, in the sign-in's finishing transaction, if
+ * it is still honoured — findTrustedBrowser's checks read again, the
+ * instance's settings included, by the same statement: true when it was. A
+ * removal, a recovery code or the option turned off that committed since the
+ * lookup wins (a removal in flight holds the row, and this waits for it).
+ */
+export async function recordTrustedBrowserUse(db: Executor, id: string): Promise<boolean> {
+  const honoured = sql`exists (select 1 from ${instanceSettings} where ${instanceSettings.id} = 1 and ${instanceSettings.trustBrowserEnabled}
+    and ${trustedBrowsers.createdAt} > now() - make_interval(days => ${instanceSettings.trustBrowserDays}))`;
+  const used = await db
+    .update(trustedBrowsers)
+    .set({ lastUsedAt: sql`now()` })
+    .where(and(eq(trustedBrowsers.id, id), gt(trustedBrowsers.expiresAt, sql`now()`), honoured))
+    .returning({ id: trustedBrowsers.id });
+  return used.length === 1;
 }
 
 export function listTrustedBrowsers(db: Executor, userId: string): Promise<TrustedBrowser[]> {

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { MESSAGES } from "./messages";
+import { MESSAGES, passwordLengthMessage } from "./messages";
+import { PASSWORD_MAX_LENGTH, passwordLengthProblem, passwordMinLength } from "./password-policy";
 
 // Form fields arrive as strings, Files or not at all; every schema starts from a bounded string
 // so a wrong type, a missing field or a 10 KB value gets a message instead of an exception.
@@ -13,11 +14,18 @@ export const emailField = text(MESSAGES.emailFormat, 254)
 /** Sign-in password: only bounded, not judged (the policy applies when it is set). */
 export const passwordField = text(MESSAGES.passwordRequired, 1024).min(1, { error: MESSAGES.passwordRequired });
 
-/** NIST SP 800-63B-4 §3.1.1.2: at least 8 characters with a second factor; no composition rules. */
+/**
+ * A new password's length: PASSWORD_MIN_LENGTH (15 by default, NIST SP
+ * 800-63B-4 §3.1.1.2) to 128 code points; no composition rules. Read at each
+ * parse, so the rule is the running instance's. The blocklist and the
+ * strength are judged by the form's schema (lib/validation/forms.ts), which
+ * knows whose password it is.
+ */
 export const newPasswordField = z
-  .string({ error: MESSAGES.passwordLength })
-  .min(8, { error: MESSAGES.passwordLength })
-  .max(128, { error: MESSAGES.passwordLength });
+  .string({ error: () => lengthMessage() })
+  .refine((password) => passwordLengthProblem(password, passwordMinLength()) === null, { error: () => lengthMessage() });
+
+const lengthMessage = () => passwordLengthMessage(passwordMinLength(), PASSWORD_MAX_LENGTH);
 
 /**
  * Text a person can read and PostgreSQL can store: no C0 control characters
@@ -49,3 +57,9 @@ export const checkboxField = z
   // .optional(), not a z.undefined() member: zod 4 only lets an object key be absent when its schema is optional.
   .optional()
   .transform((value) => value !== undefined);
+
+/** A security key's name, as its owner sees it in the list: "YubiKey 5C", "Phone". */
+export const securityKeyNameField = text(MESSAGES.securityKeyName, 64)
+  .trim()
+  .min(1, { error: MESSAGES.securityKeyName })
+  .regex(NO_CONTROL_CHARACTERS, { error: MESSAGES.securityKeyName });

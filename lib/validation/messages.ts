@@ -9,14 +9,33 @@ export const MESSAGES = {
   codeInvalid: "That code is not valid. Check your authenticator app and try again.",
   codeFormat: "Enter the 6-digit code from your authenticator app.",
   recoveryCodeInvalid: "That recovery code is not valid or has already been used.",
-  recoveryCodeFormat: "Enter one of your recovery codes, for example abcd-efgh-jkmn-pqrs.",
+  securityKeyInvalid: "That security key was not accepted. Try again, or use another way to sign in.",
+  securityKeyCancelled: "The security key did not answer: the prompt was closed or timed out. Try again.",
+  securityKeyAlreadyAdded: "This security key is already added to your account.",
+  securityKeyUnsupported: "This browser cannot use security keys here. Use another browser, or your authentication code.",
+  securityKeyFailed: "The security key could not be used. Try again.",
+  noSecurityKeys: "There is no security key on this account. Use your authentication code.",
+  securityKeyName: "Enter a name of up to 64 characters.",
+  securityKeyGone: "That security key had already been removed.",
+  securityKeyAdded: "Security key added.",
+  securityKeyRemoved: "Security key removed.",
+  securityKeyRenamed: "Security key renamed.",
+  passkeyInvalid: "That passkey was not accepted. Try again, or sign in with your email and password.",
+  notAPasskey: "This security key cannot sign in on its own. Sign in with your email and password, then use the key.",
+  passkeyOff: "Sign-in with a passkey is not allowed on this instance.",
+  ownKeyFirst: "Add a security key to your own account first (My Settings → Security keys): without one you would lose Administration.",
+  confirmationLapsed: "Your confirmation has expired. Cancel and start again.",
+  lastKeyRemoved: "Security key removed. It was your only second factor: two-factor authentication is off.",
+  userLastFactorRemoved: "That was this user's only second factor: two-factor authentication is off for them.",
+  recoveryCodeFormat: "Enter one of your recovery codes, for example abcd-efgh-jkmn-pqrs-tvwx-yz01.",
   lockedOut: "Too many incorrect codes. Try again later.",
   emailFormat: "Enter a valid email address.",
   emailTaken: "A user with this email already exists.",
   nameRequired: "Enter a name.",
   nameInvalid: "Enter a name without control characters.",
   passwordRequired: "Enter your password.",
-  passwordLength: "Use a password of 8 to 128 characters.",
+  passwordTooCommon: "This password is too common: attackers try passwords like it first. Add a few unrelated words.",
+  passwordTooGuessable: "This password is too easy to guess. Make it longer, or try three or four unrelated words.",
   setupTokenInvalid: "This setup link is not valid or has already been used.",
   twoFactorOff: "Two-factor authentication is turned off for this instance.",
   twoFactorAlreadyOn: "Two-factor authentication is already enabled.",
@@ -33,9 +52,21 @@ export const MESSAGES = {
   currentPasswordWrong: "Your current password is not correct.",
   tooManyAttempts: "Too many attempts. Try again later.",
   passwordChanged: "Password changed. You were signed out everywhere else.",
+  sessionSignedOut: "Session signed out.",
+  sessionGone: "That session had already ended.",
 } as const;
 
 export type Message = (typeof MESSAGES)[keyof typeof MESSAGES];
+
+/** The length rule, with this instance's minimum (PASSWORD_MIN_LENGTH). */
+export function passwordLengthMessage(minLength: number, maxLength: number): string {
+  return `Use a password of ${minLength} to ${maxLength} characters.`;
+}
+
+/** `what`: "your email address", "the user's name", "“password”"… */
+export function passwordContainsMessage(what: string): string {
+  return `This password contains ${what}. Choose one without it.`;
+}
 
 /** What every form action returns. Never carries a secret other than what the step is there to show. */
 export type FormState =

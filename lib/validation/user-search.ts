@@ -13,10 +13,12 @@ export const USER_SEARCH_MAX_LENGTH = 100;
 export const USER_MATCH_COUNT_LIMIT = 5_000;
 
 /**
- * The 2FA filter of the Users table: "on" enrolled (an enabled TOTP credential),
- * "required" not enrolled and told to enrol at the next sign-in, "off" neither.
+ * The 2FA filter of the Users table: "on" enrolled (an enabled TOTP credential
+ * or a security key: a key alone is a second factor), "required" not enrolled
+ * and told to enrol at the next sign-in, "off" neither; "key" with at least one
+ * security key (whatever the rest).
  */
-export const USER_FILTERS = ["all", "on", "off", "required"] as const;
+export const USER_FILTERS = ["all", "on", "off", "required", "key"] as const;
 export type UserFilter = (typeof USER_FILTERS)[number];
 
 // URL search params arrive as a string, several strings (?page=1&page=2) or nothing.

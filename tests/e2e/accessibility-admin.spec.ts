@@ -1,4 +1,5 @@
-import { expect, test, type Locator, type Page } from "@playwright/test";
+import type { Locator, Page } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { expectNoAxeViolations } from "./fixtures/axe";
 import { addUser, enrollTwoFactor, freshCode, newUser, signIn, submitPassword, wrongCode } from "./fixtures/app";
 
@@ -7,7 +8,7 @@ import { addUser, enrollTwoFactor, freshCode, newUser, signIn, submitPassword, w
 // spares that admin the next Confirm for 5 minutes, which other tests' admins must not inherit.
 
 test("axe: Administration pages, Add user, Actions, User properties, Confirm, forced enrollment", async ({ page, browser, baseURL }) => {
-  test.setTimeout(150_000);
+  test.setTimeout(240_000); // many pages and dialogs, each checked by axe, and now two confirmations (Add user as Administrator, User properties)
   const target = await addUser(browser, baseURL!, newUser("AxeForced"));
   const admin = await addUser(browser, baseURL!, newUser("AxeAdmin"), true);
   await signIn(page, admin);

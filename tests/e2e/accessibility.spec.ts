@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { expectNoAxeViolations } from "./fixtures/axe";
 import {
   addUser,
@@ -56,7 +56,7 @@ test("axe: sign-in steps, their errors, and the pages anyone can reach", async (
 });
 
 test("axe: home and My Settings in every state", async ({ page, browser, baseURL }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(300_000); // some twenty axe runs, light and dark
   const user = await addUser(browser, baseURL!, newUser("AxeSettings"));
   await signIn(page, user);
   await expectNoAxeViolations(page, "home");

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { readFileSync } from "node:fs";
 import { ADMIN, addUser, newUser, openMySettings, signIn, signOut } from "./fixtures/app";
 
@@ -31,8 +31,42 @@ test("bad input in Add user gets a clear message and creates nothing", async ({ 
   await dialog.getByLabel("Password").fill("short");
   await dialog.getByRole("button", { name: "Save" }).click();
   await expect(dialog.getByText("Enter a valid email address.")).toBeVisible();
-  await expect(dialog.getByText("Use a password of 8 to 128 characters.")).toBeVisible();
+  await expect(dialog.getByText("Use a password of 15 to 128 characters.")).toBeVisible();
   await expect(page.getByRole("cell", { name: "not-an-email" })).toHaveCount(0);
+});
+
+test("Add user: the strength meter judges the password as it is typed, and Save is refused for a common one or one with the email, saying why", async ({ page }) => {
+  const user = newUser("Strength");
+  await signIn(page, ADMIN);
+  await page.goto("/admin/users");
+  await page.getByRole("button", { name: "Add user" }).click();
+  const dialog = page.getByRole("dialog", { name: "Add user" });
+  const meter = dialog.getByRole("meter", { name: "Strength" });
+  const fill = async (password: string) => {
+    // The form is emptied after each answer (React resets a form after its action): fill it whole each time.
+    await dialog.getByLabel("Name").fill(user.name);
+    await dialog.getByLabel("Email").fill(user.email);
+    await dialog.getByLabel("Password").fill(password);
+  };
+  await expect(meter).toBeHidden();
+  await fill("Password1234567");
+  await expect(meter).toBeVisible();
+  await expect(meter).toHaveAttribute("aria-valuetext", /weak|Fair/i);
+  await expect(dialog.getByText(/^Strength: /)).toContainText("too common");
+
+  // The meter is only a guide: the server refuses the same password on Save.
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(dialog.getByLabel("Password")).toHaveAttribute("aria-invalid", "true");
+  await expect(dialog.getByText(/^This password is too common/)).toBeVisible();
+
+  await fill(`${user.email} is mine`);
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(dialog.getByText("This password contains the user's email address. Choose one without it.", { exact: true })).toBeVisible();
+
+  await fill(user.password);
+  await expect(meter).toHaveAttribute("aria-valuetext", /strong/i);
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText(`${user.name} was added.`)).toBeVisible();
 });
 
 test("Audit log: an admin filters a user's events and exports them as CSV; the user sees them in Security activity", async ({ page, browser, baseURL }) => {

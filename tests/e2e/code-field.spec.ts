@@ -1,4 +1,5 @@
-import { expect, test, type Locator, type Page } from "@playwright/test";
+import type { Locator, Page } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { addUser, enrollTwoFactor, freshCode, newUser, openMySettings, signIn, signOut, submitPassword, wrongCode } from "./fixtures/app";
 
 /** Pastes `text` into `field` the way a browser does: a paste event carrying a DataTransfer. */

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { ADMIN, signIn, submitPassword } from "./fixtures/app";
 import { callServerAction, serverActionIds } from "./fixtures/server-actions";
 

@@ -1,5 +1,5 @@
-import { expect, test } from "@playwright/test";
-import { ADMIN, addUser, enrollTwoFactor, newUser, openMySettings, signIn, signOut, submitPassword } from "./fixtures/app";
+import { expect, test } from "./fixtures/test";
+import { ADMIN, addUser, confirmWithPassword, enrollTwoFactor, newUser, openMySettings, signIn, signOut, submitPassword } from "./fixtures/app";
 import { expectNoAxeViolations } from "./fixtures/axe";
 
 // Changes an instance-wide setting: runs in its own project, after every other test of its server.
@@ -19,6 +19,7 @@ test("Enable two factor user login off: nobody is asked for a code, and turning 
   await expect(toggle).toBeChecked();
   await toggle.uncheck();
   await admin.getByRole("button", { name: "Save" }).click();
+  await confirmWithPassword(admin, ADMIN.password); // off weakens sign-in for everyone; on again does not
   await expect(admin.getByText("Saved.")).toBeVisible();
 
   try {
@@ -45,15 +46,18 @@ test("Require two-factor authentication for: administrators go to enrollment, no
   const adminContext = await browser.newContext({ baseURL });
   const admin = await adminContext.newPage();
   await signIn(admin, ADMIN);
-  const savePolicy = async (scope: string, grace: string) => {
+  // A longer grace or a narrower scope weakens sign-in: the admin confirms (then not again for 5 minutes in this session).
+  const savePolicy = async (scope: string, grace: string, confirm: boolean) => {
     await admin.goto("/admin/settings");
     await admin.getByLabel("Require two-factor authentication for").selectOption({ label: scope });
     await admin.getByLabel("Grace period (days)").fill(grace);
     await admin.getByRole("button", { name: "Save" }).click();
+    if (confirm) await confirmWithPassword(admin, ADMIN.password);
     await expect(admin.getByText("Saved.")).toBeVisible();
   };
+  let confirmed = false;
   try {
-    await savePolicy("Administrators", "0");
+    await savePolicy("Administrators", "0", false);
     await submitPassword(page, newAdmin.email, newAdmin.password);
     await expect(page.getByRole("heading", { name: "Set up two-factor authentication" })).toBeVisible();
     await page.getByRole("button", { name: "Cancel" }).click();
@@ -61,12 +65,13 @@ test("Require two-factor authentication for: administrators go to enrollment, no
     await signIn(page, plain); // not an administrator: not asked
     await signOut(page);
 
-    await savePolicy("Everyone", "5");
+    await savePolicy("Everyone", "5", true);
+    confirmed = true;
     await signIn(page, plain);
     await expect(page.getByText("Two-factor authentication will be required in 5 days.")).toBeVisible();
     await expectNoAxeViolations(page, "home with the days left to set up 2FA");
   } finally {
-    await savePolicy("Nobody", "0");
+    await savePolicy("Nobody", "0", !confirmed);
     await adminContext.close();
   }
 });

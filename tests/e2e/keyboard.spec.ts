@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { expect, test, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { ADMIN, addUser, freshCode, newUser, wrongCode, type TestUser } from "./fixtures/app";
 import { expectFocusTrapped, tabTo } from "./fixtures/keyboard";
 

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { addUser, enrollTwoFactor, freshCode, newUser, signIn, signOut, submitPassword, wrongCode } from "./fixtures/app";
 
 test("guessing codes: five wrong codes lock the second step, and then even the right code is refused", async ({ page, browser, baseURL }) => {

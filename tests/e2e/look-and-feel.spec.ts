@@ -1,5 +1,6 @@
-import { expect, test, type Page } from "@playwright/test";
-import { ADMIN, addUser, newUser, openMySettings, signIn } from "./fixtures/app";
+import type { Page } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
+import { ADMIN, addUser, freshCode, newUser, openMySettings, signIn } from "./fixtures/app";
 
 // Issue 6, item 2: a phone, dark mode, pending states, confirmations, empty states, the 404 page, the Setup key.
 
@@ -35,6 +36,28 @@ test("on a 375 px phone no page scrolls sideways, and each user's Two-factor sta
   await expect(dialog.getByLabel("Setup key")).toBeVisible();
   expect(await dialogOverflow(), "enrollment scrolls sideways").toBeLessThanOrEqual(0);
   await dialog.getByRole("button", { name: "Cancel" }).click();
+  await phone.close();
+});
+
+test("on a 375 px phone the recovery codes (six groups of four) each fit on one line, and the dialog does not scroll sideways", async ({ browser, baseURL }) => {
+  const user = await addUser(browser, baseURL!, newUser("PhoneCodes"));
+  const phone = await browser.newContext({ baseURL, viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await phone.newPage();
+  await signIn(page, user);
+  const dialog = await openMySettings(page);
+  await dialog.getByRole("button", { name: "Enable" }).click();
+  const secret = (await dialog.getByLabel("Setup key").innerText()).replace(/\s/g, "");
+  await dialog.getByLabel("Authentication code").fill((await freshCode(secret)).code);
+  await dialog.getByRole("button", { name: "Verify" }).click();
+  const codes = dialog.getByRole("list", { name: "Recovery codes" }).getByRole("listitem");
+  await expect(codes).toHaveCount(10);
+  for (const code of await codes.all()) {
+    await expect(code).toHaveText(/^[0-9a-z]{4}(-[0-9a-z]{4}){5}$/);
+    const box = await code.evaluate((element) => ({ lines: Math.round(element.getBoundingClientRect().height / parseFloat(getComputedStyle(element).lineHeight)), overflow: element.scrollWidth - element.clientWidth }));
+    expect(box, "a code wraps or overflows its cell").toEqual({ lines: 1, overflow: 0 });
+  }
+  expect(await dialog.evaluate((element) => element.scrollWidth - element.clientWidth), "the codes scroll sideways").toBeLessThanOrEqual(0);
+  await expectNoSidewaysScroll(page, "the recovery codes");
   await phone.close();
 });
 

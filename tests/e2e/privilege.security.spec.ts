@@ -1,4 +1,5 @@
-import { expect, test, type APIRequestContext, type Browser } from "@playwright/test";
+import type { APIRequestContext, Browser } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { ADMIN, addUser, enrollTwoFactor, newUser, signIn, signOut, submitPassword } from "./fixtures/app";
 import { callServerAction, serverActionIds } from "./fixtures/server-actions";
 
@@ -9,11 +10,12 @@ type Call = { name: string; args: { before?: unknown[]; form?: Record<string, st
 /** Every admin action with arguments that would do harm if it ran. */
 function adminCalls(victimId: string): Call[] {
   return [
-    { name: "addUserAction", args: { before: [{ status: "idle" }], form: { name: "Mallory", email: "mallory@example.com", password: "mallory-password", admin: "on" } } },
+    { name: "addUserAction", args: { before: [{ status: "idle" }], form: { name: "Mallory", email: "mallory@example.com", password: "Tangerine kayak 7 orbit", admin: "on" } } },
     { name: "saveSecuritySettingsAction", args: { before: [{ status: "idle" }], form: { trustBrowserDays: "90", requireTwoFactorFor: "nobody", requireGraceDays: "0" } } },
     { name: "saveUserPropertiesAction", args: { before: [victimId, { status: "idle" }], form: { name: "Pwned", email: "pwned@example.com", twoFactorEnabled: "" } } },
     { name: "confirmAdminAction", args: { before: [{ status: "idle" }], form: { secret: "000000" } } },
     { name: "removeUserTrustedBrowsersAction", args: { before: [victimId] } },
+    { name: "removeUserSecurityKeysAction", args: { before: [victimId, { status: "idle" }], form: { keyId: "all" } } },
   ];
 }
 

@@ -1,5 +1,5 @@
-import { expect, test } from "@playwright/test";
-import { encode } from "next-auth/jwt";
+import { expect, test } from "./fixtures/test";
+import { decode, encode } from "next-auth/jwt";
 import { ADMIN, addUser, enrollTwoFactor, freshCode, newUser, openMySettings, signIn, signInWithCode, signOut } from "./fixtures/app";
 import { copySessionCookie, serverAuthSecret, sessionOf } from "./fixtures/sessions";
 
@@ -49,7 +49,7 @@ test("stolen session cookie: Sign out everywhere ends every session, this one to
 });
 
 test("stolen session cookie: changing the password ends the other sessions, needs the current password, and keeps this one", async ({ page, browser, baseURL }) => {
-  const user = await addUser(browser, baseURL!, newUser("Password"));
+  const user = await addUser(browser, baseURL!, newUser("Changer")); // not "Password": a name part in a new password is refused first
   const otherContext = await browser.newContext({ baseURL });
   await signIn(await otherContext.newPage(), user);
   const copied = await copySessionCookie(otherContext);
@@ -58,12 +58,25 @@ test("stolen session cookie: changing the password ends the other sessions, need
   let dialog = await openMySettings(page);
   await dialog.getByRole("button", { name: "Change password" }).click();
   await dialog.getByLabel("Current password").fill("not my password");
-  await dialog.getByLabel("New password").fill("attacker chosen password");
+  await dialog.getByLabel("New password").fill("attacker chosen tangerine kayak");
   await dialog.getByRole("button", { name: "Change password" }).click();
   await expect(dialog.getByText("Your current password is not correct.")).toBeVisible();
   expect(await sessionOf(browser, baseURL!, copied)).toMatchObject({ email: user.email });
 
-  const newPassword = "a brand new password";
+  // A new password the rules refuse changes nothing, whatever the browser says (the server judges it).
+  for (const [weak, why] of [
+    ["Password1234567", "This password is too common: attackers try passwords like it first. Add a few unrelated words."],
+    [`${user.email}!`, "This password contains your email address. Choose one without it."],
+  ]) {
+    await dialog.getByLabel("Current password").fill(user.password);
+    await dialog.getByLabel("New password").fill(weak);
+    await expect(dialog.getByRole("meter", { name: "Strength" })).toBeVisible();
+    await dialog.getByRole("button", { name: "Change password" }).click();
+    await expect(dialog.getByText(why, { exact: true })).toBeVisible();
+  }
+  expect(await sessionOf(browser, baseURL!, copied)).toMatchObject({ email: user.email });
+
+  const newPassword = "a brand new walnut orbit";
   await dialog.getByLabel("Current password").fill(user.password);
   await dialog.getByLabel("New password").fill(newPassword);
   await dialog.getByRole("button", { name: "Change password" }).click();
@@ -163,14 +176,21 @@ test("session older than 12 hours: refused even with a valid signature", async (
   const page = await context.newPage();
   await signIn(page, user);
   const { user: me } = await (await page.request.get("/api/auth/session")).json();
-  await context.close();
-
   const secret = serverAuthSecret(testInfo);
   const salt = "authjs.session-token";
+  // The session id stays out of /api/auth/session: the forger, holding the key, reads it from the cookie.
+  const cookie = (await context.cookies()).find((c) => c.name === salt)!;
+  const sessionId = (await decode({ secret, salt, token: cookie.value }))?.sid;
+  expect(typeof sessionId).toBe("string");
+  await context.close();
+
   const now = Math.floor(Date.now() / 1000);
   const forge = (ageSeconds: number) =>
-    encode({ secret, salt, maxAge: 24 * 3600, token: { sub: me.id, sid: crypto.randomUUID(), sv: 0, authTime: now - ageSeconds } });
-  // The forger holds the key, so only the age decides: 11 h 59 min passes, 12 h 1 min does not.
+    encode({ secret, salt, maxAge: 24 * 3600, token: { sub: me.id, sid: sessionId, sv: 0, authTime: now - ageSeconds } });
+  // The forger holds the key and a live session's id, so only the age decides: 11 h 59 min passes, 12 h 1 min does not.
   expect(await sessionOf(browser, baseURL!, `${salt}=${await forge(12 * 3600 - 60)}`)).toMatchObject({ id: me.id });
   expect(await sessionOf(browser, baseURL!, `${salt}=${await forge(12 * 3600 + 60)}`)).toBeNull();
+  // …and without the id of a session the server issued, no token opens one, whatever its age.
+  const unissued = await encode({ secret, salt, maxAge: 24 * 3600, token: { sub: me.id, sid: crypto.randomUUID(), sv: 0, authTime: now } });
+  expect(await sessionOf(browser, baseURL!, `${salt}=${unissued}`)).toBeNull();
 });

@@ -1,5 +1,5 @@
-import { expect, test } from "@playwright/test";
-import { ADMIN, addUser, enrollTwoFactor, freshCode, newUser, openMySettings, signIn, signOut, submitPassword } from "./fixtures/app";
+import { expect, test } from "./fixtures/test";
+import { ADMIN, addUser, confirmWithPassword, enrollTwoFactor, freshCode, newUser, openMySettings, signIn, signOut, submitPassword } from "./fixtures/app";
 import { expectNoAxeViolations } from "./fixtures/axe";
 
 // Turns the instance option on for the whole server: runs with the instance-settings project.
@@ -12,6 +12,7 @@ test("Trust this browser: the trusted browser skips the code, another browser an
   await adminPage.getByLabel("Allow users to trust the browser").check();
   await adminPage.getByLabel("Days a trusted browser skips the code").fill("7");
   await adminPage.getByRole("button", { name: "Save" }).click();
+  await confirmWithPassword(adminPage, ADMIN.password); // allowing trusted browsers weakens sign-in
   await expect(adminPage.getByText("Saved.")).toBeVisible();
 
   try {

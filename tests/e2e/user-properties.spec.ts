@@ -1,4 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
+import { expect, test } from "./fixtures/test";
 import { addUser, enrollTwoFactor, freshCode, newUser, signIn, signOut, submitPassword, type TestUser } from "./fixtures/app";
 
 async function editUser(admin: Page, user: TestUser) {

@@ -21,7 +21,7 @@ describe.each(testDrivers())("password change and sign out everywhere on %s", (d
     expect(after.sessionVersion).toBe(before.sessionVersion);
   });
 
-  it("guessing the current password through a stolen session is limited to 10 an hour", async () => {
+  it("guessing the current password through a stolen session is limited to 10 consecutive failures", async () => {
     const user = await newUser(t.db);
     for (let i = 0; i < 10; i++) expect(await changePassword(t.db, user.id, `guess-${i}`, "attacker-password", CONTEXT)).toBe("wrong_password");
     // Even the right password is refused now: the limit does not tell the guesser when it has hit.
@@ -36,7 +36,7 @@ describe.each(testDrivers())("password change and sign out everywhere on %s", (d
     if (!signedIn.ok || !signedIn.trustToken) throw new Error("no trust token");
     await rewindLastUsedStep(t.db, user.id);
     const before = await userRow(t.db, user.id);
-    expect(await changePassword(t.db, user.id, PASSWORD, "a new long password", CONTEXT)).toBe("ok");
+    expect(await changePassword(t.db, user.id, PASSWORD, "a new long password", CONTEXT)).toMatchObject({ ok: true });
     const after = await userRow(t.db, user.id);
     expect(after.sessionVersion).toBe(before.sessionVersion + 1);
     expect(await eventNamesAbout(t.db, user.id)).toContain("password.changed");

@@ -89,7 +89,7 @@ describe.each(testDrivers())("sign-in challenge on %s", (driver) => {
 
   it("opened for enrollment cannot complete a sign-in", async () => {
     const user = await newUser(t.db);
-    const token = await createChallenge(t.db, user.id, "enroll");
+    const token = (await createChallenge(t.db, user.id, "enroll"))!;
     expect(await completeSignIn(t.db, { challenge: token, method: "none", code: "" }, CONTEXT)).toEqual({
       ok: false,
       error: "challenge_expired",

@@ -73,7 +73,7 @@ describe.each(testDrivers())("TOTP enrollment on %s", (driver) => {
       const secret = await start(user);
       const step = currentStep();
       const result = await confirmEnrollment(t.db, user.id, codeAt(secret), CONTEXT);
-      expect(result).toEqual({ ok: true, recoveryCodes: expect.any(Array) });
+      expect(result).toEqual({ ok: true, recoveryCodes: expect.any(Array), challenge: null, sessionVersion: 1 });
       const codes = (result as { recoveryCodes: string[] }).recoveryCodes;
       expect(codes).toHaveLength(10);
       const row = await totpRow(t.db, user.id);

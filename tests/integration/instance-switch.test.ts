@@ -8,7 +8,7 @@ import { confirmEnrollment, startEnrollment } from "@/lib/two-factor/enrollment"
 import { twoFactorStatus } from "@/lib/two-factor/manage";
 import { countEnrolledUsers } from "@/lib/users";
 import { testDrivers, useTestDatabase } from "./support/databases";
-import { codeAt, CONTEXT, enrolledUser, newUser, openChallenge, totpRow, wrongCode } from "./support/fixtures";
+import { codeAt, CONTEXT, enrolledUser, eventNamesAbout, newUser, openChallenge, totpRow, wrongCode } from "./support/fixtures";
 
 /** The instance-wide "Enable two factor user login" switch (Settings → Security). */
 describe.each(testDrivers())("instance 2FA switch on %s", (driver) => {
@@ -43,7 +43,7 @@ describe.each(testDrivers())("instance 2FA switch on %s", (driver) => {
     expect(await totpRow(t.db, user.id)).toEqual(credentialBefore);
     expect(await t.db.select().from(recoveryCodes).where(eq(recoveryCodes.userId, user.id))).toEqual(codesBefore);
     expect(await countEnrolledUsers(t.db)).toBe(enrolledBefore);
-    expect(await twoFactorStatus(t.db, user.id, "user")).toEqual({ instanceEnabled: false, enabled: true, recoveryCodesLeft: 10, requiredInDays: null });
+    expect(await twoFactorStatus(t.db, user.id, "user")).toEqual({ instanceEnabled: false, enabled: true, totp: true, passkeySignIn: false, recoveryCodesLeft: 10, requiredInDays: null });
   });
 
   it("when off, refuses to start or confirm an enrollment", async () => {
@@ -63,11 +63,14 @@ describe.each(testDrivers())("instance 2FA switch on %s", (driver) => {
     await setSwitch(false);
     await setSwitch(true);
     expect(await isSecondFactorDue(t.db, user.id)).toBe(true);
-    const challenge = await openChallenge(t.db, user);
-    expect(await completeSignIn(t.db, { challenge, method: "none", code: "" }, CONTEXT)).toEqual({
+    const skipped = await openChallenge(t.db, user);
+    expect(await completeSignIn(t.db, { challenge: skipped, method: "none", code: "" }, CONTEXT)).toEqual({
       ok: false,
       error: "challenge_expired",
     });
+    // The refused skip spent that challenge; a new password step asks for the code.
+    expect(await completeSignIn(t.db, { challenge: skipped, method: "totp", code: codeAt(user.secret) }, CONTEXT)).toEqual({ ok: false, error: "challenge_expired" });
+    const challenge = await openChallenge(t.db, user);
     expect(await completeSignIn(t.db, { challenge, method: "totp", code: wrongCode(user.secret) }, CONTEXT)).toEqual({
       ok: false,
       error: "code_invalid",
@@ -86,7 +89,12 @@ describe.each(testDrivers())("instance 2FA switch on %s", (driver) => {
       ok: false,
       error: "challenge_expired",
     });
-    expect((await completeSignIn(t.db, { challenge, method: "totp", code: codeAt(user.secret) }, CONTEXT)).ok).toBe(true);
+    // The refused skip spent the challenge (audited); the next password step asks for the code.
+    expect(await eventNamesAbout(t.db, user.id)).toContain("sign_in.finish_refused");
+    const next = await passwordStep(t.db, { email: user.email, password: user.password }, CONTEXT);
+    expect(next).toMatchObject({ ok: true, secondFactorDue: true });
+    const fresh = (next as { challenge: string }).challenge;
+    expect((await completeSignIn(t.db, { challenge: fresh, method: "totp", code: codeAt(user.secret) }, CONTEXT)).ok).toBe(true);
   });
 
   it("does not affect users who never enrolled", async () => {

@@ -13,7 +13,7 @@ import { SUBJECTS } from "@/lib/notifications/messages";
 import { disableTwoFactor, regenerateRecoveryCodes } from "@/lib/two-factor/manage";
 import { startSmtpSink, type SmtpSink } from "../support/smtp-sink";
 import { testDrivers, useTestDatabase } from "./support/databases";
-import { codeAt, CONTEXT, enrolledUser, newUser, openChallenge, totpRow, userRow, wrongCode, type EnrolledUser } from "./support/fixtures";
+import { codeAt, CONTEXT, enrolledUser, openChallenge, totpRow, userRow, wrongCode, type EnrolledUser } from "./support/fixtures";
 
 /**
  * How notices are delivered, rather than what they say: not at all without
@@ -59,7 +59,7 @@ describe.each(testDrivers())("delivery of security notices on %s", (driver) => {
     const challenge = await openChallenge(t.db, user);
     expect((await refuse(user, challenge)).ok).toBe(false);
     expect((await completeSignIn(t.db, { challenge, method: "recovery", code: user.recoveryCodes[0] }, CONTEXT)).ok).toBe(true);
-    expect(await disableTwoFactor(t.db, user.id, codeAt(user.secret), CONTEXT)).toBe("ok");
+    expect(await disableTwoFactor(t.db, user.id, codeAt(user.secret), CONTEXT)).toMatchObject({ ok: true });
     expect(mailsTo(user.email)).toEqual([]);
     expect(await t.db.select().from(rateLimits).where(like(rateLimits.key, `mail:%${user.id}`))).toEqual([]);
   });
@@ -107,7 +107,7 @@ describe.each(testDrivers())("delivery of security notices on %s", (driver) => {
     const user = await enrolledUser(t.db);
     process.env.SMTP_URL = `smtp://mailer:smtp-password-123@127.0.0.1:${await closedPort()}`;
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    expect(await disableTwoFactor(t.db, user.id, codeAt(user.secret), CONTEXT)).toBe("ok");
+    expect(await disableTwoFactor(t.db, user.id, codeAt(user.secret), CONTEXT)).toMatchObject({ ok: true });
     expect(await totpRow(t.db, user.id)).toBeNull();
     const lines = logged.mock.calls.map((args) => args.join(" "));
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^\\[mail\\] two_factor_disabled for user ${user.id}: not sent \\(E[A-Z]+: .*ECONNREFUSED`))]);

@@ -1,7 +1,13 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { instanceSettings } from "@/db/schema";
+import { instanceSettings, sessions, users } from "@/db/schema";
 import type { RequestContext } from "@/lib/audit";
+import { changePassword } from "@/lib/account/password";
+import { confirmAdmin } from "@/lib/admin/step-up";
+import { removeSecurityKey } from "@/lib/security-keys/manage";
+import { finishKeyRegistration, startKeyRegistration } from "@/lib/security-keys/registration";
+import { addUser } from "@/lib/admin/add-user";
+import { saveSecuritySettings } from "@/lib/admin/security-settings";
 import { updateUserProperties } from "@/lib/admin/user-properties";
 import { completeSignIn } from "@/lib/auth/second-step";
 import { SUBJECTS } from "@/lib/notifications/messages";
@@ -9,11 +15,12 @@ import { getSettings } from "@/lib/settings";
 import { confirmEnrollment, startEnrollment } from "@/lib/two-factor/enrollment";
 import { disableTwoFactor, regenerateRecoveryCodes } from "@/lib/two-factor/manage";
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from "../support/smtp-sink";
+import { runAsTestRelyingParty, softwareKey } from "./support/software-key";
 import { testDrivers, useTestDatabase } from "./support/databases";
-import { codeAt, enrolledUser, newUser, openChallenge, rewindLastUsedStep, wrongCode, type TestUser } from "./support/fixtures";
+import { codeAt, confirmedSession, enrolledUser, newSession, newUser, openChallenge, PASSWORD, rewindLastUsedStep, type TestUser, wrongCode } from "./support/fixtures";
 
 /**
- * Each of the seven security notices, through the lib function the action
+ * Each of the security notices, through the lib function the action
  * calls, delivered over real SMTP to a real SMTP server on 127.0.0.1 (outside
  * a request the send is awaited, so the mail is there when the call returns).
  */
@@ -69,6 +76,8 @@ function expectNotice(mail: ReceivedMail, to: TestUser, context: RequestContext,
   expect(mail.text).toMatch(/^If it was not you: .*(password|administrator)/m);
 }
 
+runAsTestRelyingParty();
+
 describe.each(testDrivers())("security notices by mail on %s", (driver) => {
   const t = useTestDatabase(driver);
   const enrolled = async () => {
@@ -92,18 +101,18 @@ describe.each(testDrivers())("security notices by mail on %s", (driver) => {
   it("2FA disabled by the user", async () => {
     const user = await enrolled();
     const since = new Date();
-    expect(await disableTwoFactor(t.db, user.id, code(codeAt(user.secret)), FIREFOX_ON_WINDOWS)).toBe("ok");
+    expect(await disableTwoFactor(t.db, user.id, code(codeAt(user.secret)), FIREFOX_ON_WINDOWS)).toMatchObject({ ok: true });
     const mail = await theMail(user.email, SUBJECTS.two_factor_disabled);
     expectNotice(mail, user, FIREFOX_ON_WINDOWS, "Firefox on Windows", since, /turned off for your account/);
     expect(mail.text).toMatch(/If it was not you: .*Change your password/);
   });
 
   it("2FA removed by an admin: to the address the user had, even when the same edit changes it", async () => {
-    const admin = await newUser(t.db, { admin: true });
+    const session = await confirmedSession(t.db, await newUser(t.db, { admin: true }));
     const user = await enrolled();
     const since = new Date();
     const input = { name: user.name, email: `moved-${user.email}`, admin: false, twoFactorEnabled: false };
-    expect(await updateUserProperties(t.db, admin.id, user.id, input, CHROME_ON_LINUX)).toEqual({ ok: true });
+    expect(await updateUserProperties(t.db, session, user.id, input, CHROME_ON_LINUX)).toEqual({ ok: true });
     const mail = await theMail(user.email, SUBJECTS.two_factor_removed);
     expectNotice(mail, user, CHROME_ON_LINUX, "Chrome on Linux", since, /An administrator removed two-factor authentication/);
     expect(mail.text).toMatch(/If it was not you: .*contact your administrator/);
@@ -111,11 +120,11 @@ describe.each(testDrivers())("security notices by mail on %s", (driver) => {
   });
 
   it("no removal notice when the admin unticks 2FA for a user who only owed an enrollment", async () => {
-    const admin = await newUser(t.db, { admin: true });
+    const session = await confirmedSession(t.db, await newUser(t.db, { admin: true }));
     const user = await newUser(t.db);
     const properties = { name: user.name, email: user.email, admin: false };
-    await updateUserProperties(t.db, admin.id, user.id, { ...properties, twoFactorEnabled: true }, CHROME_ON_LINUX);
-    await updateUserProperties(t.db, admin.id, user.id, { ...properties, twoFactorEnabled: false }, CHROME_ON_LINUX);
+    await updateUserProperties(t.db, session, user.id, { ...properties, twoFactorEnabled: true }, CHROME_ON_LINUX);
+    await updateUserProperties(t.db, session, user.id, { ...properties, twoFactorEnabled: false }, CHROME_ON_LINUX);
     expect(sink.messages.filter((m) => m.rcptTo.includes(user.email))).toEqual([]);
   });
 
@@ -184,9 +193,123 @@ describe.each(testDrivers())("security notices by mail on %s", (driver) => {
     }
   });
 
+  /** Every administrator gets exactly one mail with this subject, sent after `from` (an index into the sink). */
+  const everyAdministratorMailed = async (from: number, subject: string) => {
+    const admins = await t.db.select({ name: users.name, email: users.email }).from(users).where(eq(users.role, "admin"));
+    expect(admins.length).toBeGreaterThan(1);
+    const mails = sink.messages.slice(from).filter((m) => m.subject === subject);
+    expect(mails.map((m) => m.rcptTo[0]).sort()).toEqual(admins.map((a) => a.email).sort());
+    return mails.map((mail) => ({ mail, admin: admins.find((a) => mail.rcptTo[0] === a.email)! }));
+  };
+
+  it("two-factor login turned off for the instance: every administrator is mailed, who did it and from where; not when it is turned on", async () => {
+    const actor = await newUser(t.db, { admin: true });
+    await newUser(t.db, { admin: true });
+    const plain = await newUser(t.db);
+    const session = await confirmedSession(t.db, actor);
+    const settings = { twoFactorEnabled: false, trustBrowserEnabled: false, trustBrowserDays: 30, requireTwoFactorFor: "nobody", requireGraceDays: 0 } as const;
+    const from = sink.messages.length;
+    const since = new Date();
+    expect(await saveSecuritySettings(t.db, session, settings, FIREFOX_ON_WINDOWS)).toEqual({ ok: true });
+    for (const { mail, admin } of await everyAdministratorMailed(from, SUBJECTS.instance_two_factor_off)) {
+      expectNotice(mail, { id: "", password: "", ...admin }, FIREFOX_ON_WINDOWS, "Firefox on Windows", since, new RegExp(`The administrator ${actor.name} turned two-factor login off for the whole instance`));
+    }
+    expect(sink.messages.filter((m) => m.rcptTo.includes(plain.email))).toEqual([]);
+    const afterOff = sink.messages.length;
+    expect(await saveSecuritySettings(t.db, session, { ...settings, twoFactorEnabled: true }, FIREFOX_ON_WINDOWS)).toEqual({ ok: true });
+    expect(sink.messages.length).toBe(afterOff);
+  });
+
+  it("an administrator added (Add user, or promoted in User properties): every administrator is mailed; not for a plain user or a refused save", async () => {
+    const actor = await newUser(t.db, { admin: true });
+    const session = await confirmedSession(t.db, actor);
+    let from = sink.messages.length;
+    const since = new Date();
+    const added = { name: "Nora New", email: "nora-new@example.test", password: "a long password for nora", admin: true };
+    expect(await addUser(t.db, session, added, CHROME_ON_LINUX)).toMatchObject({ ok: true });
+    secrets.long.add(added.password);
+    for (const { mail, admin } of await everyAdministratorMailed(from, SUBJECTS.administrator_added)) {
+      expectNotice(mail, { id: "", password: "", ...admin }, CHROME_ON_LINUX, "Chrome on Linux", since, new RegExp(`The administrator ${actor.name} made Nora New \\(nora-new@example.test\\) an administrator`));
+    }
+
+    from = sink.messages.length;
+    const plain = await newUser(t.db);
+    expect(await addUser(t.db, session, { name: "Pat Plain", email: "pat@example.test", password: PASSWORD, admin: false }, CHROME_ON_LINUX)).toMatchObject({ ok: true });
+    expect(await addUser(t.db, newSession(actor), { name: "Mallory", email: "mallory@example.test", password: PASSWORD, admin: true }, CHROME_ON_LINUX)).toMatchObject({ ok: false });
+    expect(sink.messages.slice(from)).toEqual([]);
+    const promoted = { name: plain.name, email: plain.email, admin: true, twoFactorEnabled: false };
+    expect(await updateUserProperties(t.db, session, plain.id, promoted, CHROME_ON_LINUX)).toEqual({ ok: true });
+    const mails = await everyAdministratorMailed(from, SUBJECTS.administrator_added);
+    expect(mails[0].mail.text).toContain(`made ${plain.name} (${plain.email}) an administrator`);
+  });
+
+  it("password changed in My Settings: the owner is told their other sessions ended", async () => {
+    const user = await newUser(t.db);
+    const since = new Date();
+    const changed = await changePassword(t.db, user.id, PASSWORD, "a brand new passphrase for the mail test", CHROME_ON_LINUX);
+    expect(changed).toMatchObject({ ok: true });
+    secrets.long.add("a brand new passphrase for the mail test");
+    const mail = await theMail(user.email, SUBJECTS.password_changed);
+    expectNotice(mail, user, CHROME_ON_LINUX, "Chrome on Linux", since, /password of your account was changed.*\n.*other session of your account was signed out/);
+    expect(mail.text).toMatch(/If it was not you: .*Contact your administrator now/);
+  });
+
+  it("a wrong current password changes nothing and mails nothing", async () => {
+    const user = await newUser(t.db);
+    expect(await changePassword(t.db, user.id, "not the password at all", "another brand new passphrase", CHROME_ON_LINUX)).not.toMatchObject({ ok: true });
+    expect(sink.messages.filter((m) => m.rcptTo.includes(user.email))).toEqual([]);
+  });
+
+  it("email changed by an administrator: the old address is told, naming the new one and who changed it; the new address gets nothing", async () => {
+    const actor = await newUser(t.db, { admin: true });
+    const session = await confirmedSession(t.db, actor);
+    const user = await newUser(t.db);
+    const since = new Date();
+    const input = { name: user.name, email: `new-${user.email}`, admin: false, twoFactorEnabled: false };
+    expect(await updateUserProperties(t.db, session, user.id, input, FIREFOX_ON_WINDOWS)).toEqual({ ok: true });
+    const mail = await theMail(user.email, SUBJECTS.email_changed);
+    expectNotice(mail, user, FIREFOX_ON_WINDOWS, "Firefox on Windows", since, new RegExp(`The administrator ${actor.name} changed the email address of your account to new-${user.email}\\.`));
+    expect(sink.messages.filter((m) => m.rcptTo.includes(input.email))).toEqual([]);
+    // A name change alone is no security event.
+    const from = sink.messages.length;
+    expect(await updateUserProperties(t.db, session, user.id, { ...input, name: "Renamed" }, FIREFOX_ON_WINDOWS)).toEqual({ ok: true });
+    expect(sink.messages.slice(from)).toEqual([]);
+  });
+
+  it("role changed by an administrator: the user is told when made an administrator and when no longer one", async () => {
+    const actor = await newUser(t.db, { admin: true });
+    const session = await confirmedSession(t.db, actor);
+    const user = await newUser(t.db);
+    const since = new Date();
+    const input = { name: user.name, email: user.email, admin: true, twoFactorEnabled: false };
+    expect(await updateUserProperties(t.db, session, user.id, input, CHROME_ON_LINUX)).toEqual({ ok: true });
+    const promoted = await theMail(user.email, SUBJECTS.role_changed);
+    expectNotice(promoted, user, CHROME_ON_LINUX, "Chrome on Linux", since, new RegExp(`The administrator ${actor.name} made you an administrator\\.`));
+    expect(await updateUserProperties(t.db, session, user.id, { ...input, admin: false }, CHROME_ON_LINUX)).toEqual({ ok: true });
+    const both = await sink.waitFor(2, (m) => m.rcptTo.includes(user.email) && m.subject === SUBJECTS.role_changed);
+    expect(both[1].text).toContain(`The administrator ${actor.name} took away your administrator role.`);
+  });
+
+  it("a security key added and removed in My Settings: the owner is told each, with the key's name", async () => {
+    const user = await enrolled();
+    const session = newSession(user);
+    await t.db.insert(sessions).values({ sid: session.sessionId, userId: user.id, sessionVersion: 0, expiresAt: sql`now() + interval '1 hour'` });
+    expect(await confirmAdmin(t.db, session, code(codeAt(user.secret)), CHROME_ON_LINUX)).toBe("ok");
+    const since = new Date();
+    const started = await startKeyRegistration(t.db, session);
+    if (!started.ok) throw new Error(started.error);
+    const added = await finishKeyRegistration(t.db, session, softwareKey().register(started.options), "Desk key", CHROME_ON_LINUX);
+    if (!added.ok) throw new Error(added.error);
+    const addedMail = await theMail(user.email, SUBJECTS.security_key_added);
+    expectNotice(addedMail, user, CHROME_ON_LINUX, "Chrome on Linux", since, /A security key named "Desk key" was added to your account/);
+    expect(await removeSecurityKey(t.db, session, added.id, FIREFOX_ON_WINDOWS)).toEqual({ ok: true, twoFactorOff: null });
+    const removedMail = await theMail(user.email, SUBJECTS.security_key_removed);
+    expectNotice(removedMail, user, FIREFOX_ON_WINDOWS, "Firefox on Windows", since, /The security key named "Desk key" was removed/);
+  });
+
   it("no mail holds a code, a setup key, a recovery code or a token", async () => {
     const mails = sink.messages;
-    expect(new Set(mails.map((m) => m.subject)).size, "all seven kinds were sent above").toBe(7);
+    expect(new Set(mails.map((m) => m.subject)).size, "all fourteen kinds were sent above").toBe(14);
     expect(secrets.long.size).toBeGreaterThan(20);
     for (const mail of mails) {
       const raw = mail.raw.toLowerCase();

@@ -1,6 +1,6 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { rateLimits, signInChallenges } from "@/db/schema";
+import { passwordFailures, rateLimits, signInChallenges } from "@/db/schema";
 import { passwordStep, PASSWORD_FAILURES_PER_ACCOUNT, PASSWORD_FAILURES_PER_IP } from "@/lib/auth/sign-in";
 import { sha256Hex } from "@/lib/crypto";
 import { passwordStepSchema } from "@/lib/validation/forms";
@@ -16,11 +16,22 @@ describe.each(testDrivers())("password step on %s", (driver) => {
       target: rateLimits.key,
       set: { count, windowStartedAt },
     });
+  const accountFailures = async (userId: string) =>
+    (await t.db.select().from(passwordFailures).where(and(eq(passwordFailures.userId, userId), eq(passwordFailures.counter, "sign-in"))))[0];
+  const setAccountFailures = (userId: string, failures: number, lock: { lockouts: number; lockedUntil: SQL } | null = null) =>
+    t.db.insert(passwordFailures).values({ userId, counter: "sign-in", failures, ...lock });
 
   it("opens a challenge for the right password, storing only its SHA-256", async () => {
     const user = await newUser(t.db);
     const result = await passwordStep(t.db, { email: user.email, password: user.password }, CONTEXT);
-    expect(result).toEqual({ ok: true, userId: user.id, challenge: expect.any(String), secondFactorDue: false, enrollmentDue: false });
+    expect(result).toEqual({
+      ok: true,
+      userId: user.id,
+      challenge: expect.any(String),
+      secondFactorDue: false,
+      enrollmentDue: false,
+      knownDevice: expect.stringMatching(new RegExp(`^v1\\.${user.id}\\.`)),
+    });
     const challenge = (result as { challenge: string }).challenge;
     expect(challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const rows = await t.db.select().from(signInChallenges).where(eq(signInChallenges.userId, user.id));
@@ -73,20 +84,19 @@ describe.each(testDrivers())("password step on %s", (driver) => {
     const user = await newUser(t.db);
     const context = { ip: "198.51.100.21", userAgent: "vitest" };
     for (let i = 0; i < 3; i++) await passwordStep(t.db, { email: user.email, password: "wrong" }, context);
-    expect((await rateLimitRow(`password:account:${user.email}`))?.count).toBe(3);
+    expect((await accountFailures(user.id))?.failures).toBe(3);
     expect((await rateLimitRow(`password:ip:${context.ip}`))?.count).toBe(3);
   });
 
-  it("stops password guessing on one account after 100 failures in an hour, even with the right password", async () => {
+  it("stops password guessing on one account after 100 consecutive failures, even with the right password", async () => {
     expect(PASSWORD_FAILURES_PER_ACCOUNT).toBe(100);
     const user = await newUser(t.db);
-    const key = `password:account:${user.email}`;
-    await setFailures(key, PASSWORD_FAILURES_PER_ACCOUNT - 1);
+    await setAccountFailures(user.id, PASSWORD_FAILURES_PER_ACCOUNT - 1);
     const context = { ip: "198.51.100.22", userAgent: "vitest" };
 
     // The 100th failure still gets a real answer …
     expect(await passwordStep(t.db, { email: user.email, password: "wrong" }, context)).toEqual({ ok: false });
-    expect((await rateLimitRow(key))?.count).toBe(100);
+    expect((await accountFailures(user.id))?.failures).toBe(100);
     // … after it, even the right password is refused, with the same answer.
     expect(await passwordStep(t.db, { email: user.email, password: user.password }, context)).toEqual({ ok: false });
     expect(await t.db.select().from(signInChallenges).where(eq(signInChallenges.userId, user.id))).toHaveLength(0);
@@ -99,17 +109,17 @@ describe.each(testDrivers())("password step on %s", (driver) => {
   it("limits only the attacked account: another account signs in from the same IP", async () => {
     const victim = await newUser(t.db);
     const other = await newUser(t.db);
-    await setFailures(`password:account:${victim.email}`, PASSWORD_FAILURES_PER_ACCOUNT);
+    await setAccountFailures(victim.id, PASSWORD_FAILURES_PER_ACCOUNT, { lockouts: 1, lockedUntil: sql`now() + interval '1 hour'` });
+    expect(await passwordStep(t.db, { email: victim.email, password: victim.password }, CONTEXT)).toEqual({ ok: false });
     expect(await passwordStep(t.db, { email: other.email, password: other.password }, CONTEXT)).toMatchObject({ ok: true });
   });
 
-  it("lets the account sign in again once the hour window has passed, restarting the count", async () => {
+  it("lets the account sign in again once its lock has expired, restarting the count", async () => {
     const user = await newUser(t.db);
-    const key = `password:account:${user.email}`;
-    await setFailures(key, 500, sql`now() - interval '61 minutes'`);
+    await setAccountFailures(user.id, 500, { lockouts: 3, lockedUntil: sql`now() - interval '1 second'` });
     expect(await passwordStep(t.db, { email: user.email, password: user.password }, CONTEXT)).toMatchObject({ ok: true });
     await passwordStep(t.db, { email: user.email, password: "wrong" }, CONTEXT);
-    expect((await rateLimitRow(key))?.count).toBe(1);
+    expect(await accountFailures(user.id)).toMatchObject({ failures: 1, lockouts: 0, lockedUntil: null });
   });
 
   it("stops one host spraying many accounts after 300 failures from its IP", async () => {

@@ -109,7 +109,7 @@ describe.each(testDrivers())("replay races on %s", (driver) => {
       disableTwoFactor(t.db, user.id, code, CONTEXT),
       regenerateRecoveryCodes(t.db, user.id, code, CONTEXT),
     ]);
-    expect([disabled === "ok", regenerated.ok].filter(Boolean)).toHaveLength(1);
+    expect([typeof disabled !== "string", regenerated.ok].filter(Boolean)).toHaveLength(1);
   });
 
   it("confirms one enrollment when the same code is submitted twice at once, keeping the winner's recovery codes", async () => {

@@ -161,6 +161,24 @@ describe.each(testDrivers())("second step on %s", (driver) => {
       expect(events.at(-1)!.details).toEqual({ factor: "recovery_code" });
     });
 
+    it("signs in with a new 120-bit code: six groups of four", async () => {
+      const user = await enrolledUser(t.db);
+      expect(user.recoveryCodes[3]).toMatch(/^[0-9a-z]{4}(-[0-9a-z]{4}){5}$/);
+      const result = await completeSignIn(t.db, { challenge: await openChallenge(t.db, user), method: "recovery", code: user.recoveryCodes[3] }, CONTEXT);
+      expect(result).toMatchObject({ ok: true, user: { id: user.id } });
+    });
+
+    it("an 80-bit code handed out before the longer codes still signs in, once", async () => {
+      const user = await enrolledUser(t.db);
+      // A row as the earlier release stored it: SHA-256 of "user id:16 normalised characters".
+      const oldCode = "7k2m-9qx4-h8dz-p3vw";
+      await t.db.insert(recoveryCodes).values({ userId: user.id, codeHash: sha256Hex(`${user.id}:7k2m9qx4h8dzp3vw`) });
+      const first = await completeSignIn(t.db, { challenge: await openChallenge(t.db, user), method: "recovery", code: oldCode.toUpperCase() }, CONTEXT);
+      expect(first).toMatchObject({ ok: true, user: { id: user.id } });
+      const again = await completeSignIn(t.db, { challenge: await openChallenge(t.db, user), method: "recovery", code: oldCode }, CONTEXT);
+      expect(again).toEqual({ ok: false, error: "recovery_invalid" });
+    });
+
     it("accepts a code typed in capitals with spaces and look-alike letters", async () => {
       const user = await enrolledUser(t.db);
       const typed = user.recoveryCodes[1].toUpperCase().replaceAll("-", " ").replaceAll("0", "O").replaceAll("1", "l");
@@ -191,7 +209,9 @@ describe.each(testDrivers())("second step on %s", (driver) => {
 
     it.each([
       ["empty", ""],
-      ["one character short", "abcd-efgh-jkmn-pqr"],
+      ["one character short", "abcd-efgh-jkmn-pqrs-tvwx-yz0"],
+      ["one character short of an older code", "abcd-efgh-jkmn-pqr"],
+      ["between the two lengths", "abcd-efgh-jkmn-pqrs-tvwx"],
       ["words", "not a code"],
       ["outside the alphabet", "u".repeat(16)],
       ["10 KB", "a".repeat(10_000)],

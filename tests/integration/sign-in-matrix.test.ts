@@ -6,7 +6,7 @@ import { completeSignIn } from "@/lib/auth/second-step";
 import { passwordStep } from "@/lib/auth/sign-in";
 import { getSettings } from "@/lib/settings";
 import { testDrivers, useTestDatabase } from "./support/databases";
-import { codeAt, CONTEXT, enrolledUser, newUser, PASSWORD, rewindLastUsedStep, type TestUser } from "./support/fixtures";
+import { codeAt, confirmedSession, CONTEXT, enrolledUser, newUser, PASSWORD, rewindLastUsedStep, type TestUser } from "./support/fixtures";
 
 type Instance = "on" | "off";
 type Override = "none" | "ticked" | "unticked";
@@ -52,13 +52,15 @@ describe.each(testDrivers())("sign-in decision table on %s", (driver) => {
       }
       if (override !== "none") {
         const twoFactorEnabled = override === "ticked";
-        await updateUserProperties(t.db, admin.id, user.id, { name: user.name, email: user.email, admin: false, twoFactorEnabled }, CONTEXT);
+        await updateUserProperties(t.db, await confirmedSession(t.db, admin), user.id, { name: user.name, email: user.email, admin: false, twoFactorEnabled }, CONTEXT);
       }
       await t.db.update(instanceSettings).set({ twoFactorEnabled: instance === "on" }).where(eq(instanceSettings.id, 1));
 
       const step = await passwordStep(t.db, { email: user.email, password: PASSWORD }, CONTEXT);
       if (!step.ok) throw new Error("password step failed");
-      const viaTrust = trustToken
+      // As the sign-in page does (app/(auth)/login/steps.ts): the trust cookie is offered only when a code is due;
+      // any other finish a challenge does not qualify for spends it.
+      const viaTrust = trustToken && step.secondFactorDue
         ? await completeSignIn(t.db, { challenge: step.challenge, method: "trusted", code: "", trustToken }, CONTEXT)
         : null;
       const passwordOnly = await completeSignIn(t.db, { challenge: step.challenge, method: "none", code: "" }, CONTEXT);

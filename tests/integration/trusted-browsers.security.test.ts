@@ -10,7 +10,7 @@ import { confirmEnrollment, startEnrollment } from "@/lib/two-factor/enrollment"
 import { disableTwoFactor } from "@/lib/two-factor/manage";
 import { describeBrowser, forgetTrustedBrowsers } from "@/lib/two-factor/trusted-browsers";
 import { testDrivers, useTestDatabase } from "./support/databases";
-import { codeAt, CONTEXT, enrolledUser, newUser, openChallenge, rewindLastUsedStep, type EnrolledUser } from "./support/fixtures";
+import { codeAt, confirmedSession, CONTEXT, enrolledUser, newUser, openChallenge, rewindLastUsedStep, type EnrolledUser } from "./support/fixtures";
 
 describe.each(testDrivers())("trusted browsers on %s", (driver) => {
   const t = useTestDatabase(driver);
@@ -90,11 +90,11 @@ describe.each(testDrivers())("trusted browsers on %s", (driver) => {
     ["the user disables 2FA", async (u) => disableTwoFactor(t.db, u.id, codeAt(u.secret), CONTEXT)],
     ["an admin unticks the user's 2FA", async (u) => {
       const admin = await newUser(t.db, { admin: true });
-      return updateUserProperties(t.db, admin.id, u.id, { name: u.name, email: u.email, admin: false, twoFactorEnabled: false }, CONTEXT);
+      return updateUserProperties(t.db, await confirmedSession(t.db, admin), u.id, { name: u.name, email: u.email, admin: false, twoFactorEnabled: false }, CONTEXT);
     }],
     ["an admin turns the option off", async () => {
       const admin = await newUser(t.db, { admin: true });
-      await saveSecuritySettings(t.db, admin.id, { twoFactorEnabled: true, trustBrowserEnabled: false, trustBrowserDays: 30, requireTwoFactorFor: "nobody", requireGraceDays: 0 }, CONTEXT);
+      await saveSecuritySettings(t.db, await confirmedSession(t.db, admin), { twoFactorEnabled: true, trustBrowserEnabled: false, trustBrowserDays: 30, requireTwoFactorFor: "nobody", requireGraceDays: 0 }, CONTEXT);
       await allowTrust(true);
     }],
   ];

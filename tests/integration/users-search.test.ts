@@ -139,7 +139,7 @@ describe.each(testDrivers())("searchUsers on %s", (driver) => {
     const [carol] = (await searchUsers(t.db, search("carol"))).rows;
     expect(carol).toMatchObject({ name: "Carol Stone", role: "user", twoFactorEnabled: true, twoFactorRequired: true });
     expect(carol.createdAt).toBeInstanceOf(Date);
-    expect(Object.keys(carol).sort()).toEqual(["createdAt", "email", "id", "name", "role", "twoFactorEnabled", "twoFactorRequired"]);
+    expect(Object.keys(carol).sort()).toEqual(["createdAt", "email", "id", "name", "role", "securityKeys", "twoFactorEnabled", "twoFactorRequired"]);
     const [dave] = (await searchUsers(t.db, search("dave"))).rows;
     expect(dave).toMatchObject({ twoFactorEnabled: false, twoFactorRequired: false });
   });

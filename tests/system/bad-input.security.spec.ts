@@ -8,7 +8,6 @@ import { serverActionIds } from "../e2e/fixtures/server-actions";
 import { rows, withDatabase } from "./support/database-dump";
 import { freePort } from "./support/free-port";
 import {
-  appendField,
   callAction,
   cookieHeader,
   cookiesFrom,
@@ -20,7 +19,6 @@ import {
   type Answer,
   type FieldValue,
   type Form,
-  type ServerAction,
 } from "./support/http";
 import { cli, createStorage, DRIVERS, startServer, type Server, type Storage } from "./support/server";
 
@@ -32,7 +30,7 @@ import { cli, createStorage, DRIVERS, startServer, type Server, type Storage } f
  * someone between the password and the code step. Each answer must be a
  * handled one (< 500, no stack trace) and afterwards the accounts, roles,
  * password hashes, session versions, TOTP secrets, recovery codes, trusted
- * browsers and instance settings must be exactly as before.
+ * browsers, security keys and instance settings must be exactly as before.
  *
  * Allowed to change, because refusing hostile input legitimately writes them:
  * failure counters (rate_limits; users.second_factor_failures / _locked_until /
@@ -50,10 +48,10 @@ import { cli, createStorage, DRIVERS, startServer, type Server, type Storage } f
  */
 
 const RUNS = Number(process.env.FUZZ_RUNS || 12);
-const ADMIN = { name: "Fuzz Admin", email: "fuzz-admin@example.com", password: "fuzz admin passphrase 1" };
-const USER = { name: "Fuzz User", email: "fuzz-user@example.com", password: "fuzz user passphrase 2" };
+const ADMIN = { name: "Fuzz Admin", email: "fuzz-admin@example.com", password: "tundra maple rocket 1" };
+const USER = { name: "Fuzz User", email: "fuzz-user@example.com", password: "lagoon pepper violet 2" };
 /** Audit events that refusing input may add; anything else means something was done. */
-const FAILURE_EVENTS = ["sign_in.password_failed", "sign_in.code_failed", "sign_in.code_replayed", "sign_in.locked_out"];
+const FAILURE_EVENTS = ["sign_in.password_failed", "sign_in.code_failed", "sign_in.code_replayed", "sign_in.locked_out", "sign_in.locked_attempt", "sign_in.finish_refused", "trusted_browser.refused", "security_key.refused"];
 /** Next's limit for a server action body (1 MB): a larger body gets Next's own 500, see the report. */
 const BODY_LIMIT_BYTES = 1_000_000;
 
@@ -138,7 +136,7 @@ function forgedFields(real: string[], ids: string[]): fc.Arbitrary<Form> {
 const valid = {
   name: fc.constantFrom("Mallory", "Eve <b>", "Ｍａｌｌｏｒｙ"),
   email: fc.constantFrom("mallory@example.com", "EVE@Example.com", ADMIN.email, USER.email),
-  password: fc.constantFrom("mallory-password-1", "12345678"),
+  password: fc.constantFrom("velvet quartz harbour 1", "Kq7#vP2mX9!wLr4z"),
   checkbox: fc.constantFrom("on", "true", undefined),
   days: fc.constantFrom("1", "30", "90"),
   scope: fc.constantFrom("nobody", "admins", "everyone"),
@@ -158,7 +156,8 @@ function field(base: FieldValue | undefined, valid: fc.Arbitrary<FieldValue | un
 const FIELDS = {
   name: field("Mallory", valid.name, [undefined, "", " ", "\t\r\n", "n".repeat(101), "\u0000", "Ada\u0000", "Ada\u001b[2J"], huge),
   email: field("mallory@example.com", valid.email, [undefined, "", "mallory", "mallory@", "@example.com", `${"a".repeat(250)}@example.com`, "mallory@example.com\u0000", "mallory@example.com\u0000<script>"], fc.oneof(fieldValue.filter(noAt), huge)),
-  password: field("mallory-password-1", valid.password, [undefined, "", "1234567", "p".repeat(129)], fc.oneof(fc.string({ maxLength: 7 }), huge)),
+  // Too short (under 15), too long, too common, and the email of the base form in it.
+  password: field("velvet quartz harbour 1", valid.password, [undefined, "", "1234567", "velvet quartz ", "p".repeat(129), "Password1234567", "mallory@example.com 1"], fc.oneof(fc.string({ maxLength: 14 }), huge)),
   checkbox: field("on", valid.checkbox, ["", "off", "ON", "1", "yes", "true ", "on\u0000", { file: "on" }], fieldValue.filter((v) => v !== "on" && v !== "true")),
   days: field("7", valid.days, ["0", "91", "-1", "1.5", "abc", "٣٠", "３０", "", " ", "1e9", "NaN", "Infinity", "9".repeat(400), "\u0000", "7\u0000"]),
   graceDays: field("7", fc.constantFrom("0", "7", "90"), ["-1", "91", "2.5", "abc", "٣", "３", "1e9", "NaN", "Infinity", "\u0000", "7\u0000"]),
@@ -250,7 +249,8 @@ const signInStepFields = (w: World) =>
       {
         email: fc.oneof(valid.email, jsonValue),
         password: fc.oneof(valid.password, jsonValue),
-        method: fc.oneof(fc.constantFrom("totp", "recovery", "none", "enrolled", "trusted"), jsonValue),
+        method: fc.oneof(fc.constantFrom("totp", "recovery", "none", "enrolled", "trusted", "security_key"), jsonValue),
+        assertion: fc.oneof(fc.json(), jsonValue),
         code: fc.oneof(sixDigits, spacedDigits, unicodeDigits, jsonValue),
         trust: fc.oneof(fc.constantFrom("on", true, "true"), jsonValue),
         callbackUrl: fc.oneof(fc.constantFrom("/admin", "//evil.example", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"), jsonValue),
@@ -325,6 +325,16 @@ const ACTIONS: Record<string, ActionFuzz> = {
     callers: ALL,
     call: (who, w) => fc.record({ before: fc.tuple(idFor(who, w, [w.ids.admin, w.ids.user])), form: fc.constant(null) }),
   },
+  removeUserSecurityKeysAction: {
+    // Nobody here has a key, and the admin's session never confirmed (its confirmation was the first sign-in's):
+    // even the real user ids with "all" may remove nothing.
+    form: true,
+    callers: ALL,
+    call: (_who, w) => {
+      const userId = fc.oneof(argument, fc.uuid(), fc.constantFrom(w.ids.admin, w.ids.user));
+      return fc.record({ before: fc.tuple(userId, prevState), form: withForged(anyForm({ keyId: fc.oneof(fc.uuid(), fc.constant("all")) }), ["keyId"], w) });
+    },
+  },
   saveSecuritySettingsAction: {
     form: true,
     callers: ALL,
@@ -334,7 +344,7 @@ const ACTIONS: Record<string, ActionFuzz> = {
     },
     edges: (who) => (who === "admin" ? SECURITY_SETTINGS.edges.map((form) => ({ before: [{ status: "idle" }], form })) : []),
   },
-  // Signed in, it ends that session for good (ended_sessions), and with it this test's cookie: nobody only.
+  // Signed in, it ends that session for good (its row in sessions goes), and with it this test's cookie: nobody only.
   signOutAction: { callers: ["nobody"], call: noArgs },
   startEnrollmentAction: { callers: ALL, call: noArgs },
   confirmEnrollmentAction: {
@@ -367,6 +377,37 @@ const ACTIONS: Record<string, ActionFuzz> = {
   refreshAfterEnrollmentAction: { callers: ALL, call: noArgs },
   loadSecurityActivityAction: { callers: ALL, call: noArgs },
   loadTrustedBrowsersAction: { callers: ALL, call: noArgs },
+  loadSessionsAction: { callers: ALL, call: noArgs },
+  // A random id is no session of this test's (ids are random UUIDs): nothing may end.
+  signOutSessionAction: { callers: ALL, call: () => fc.record({ before: fc.tuple(fc.oneof(argument, fc.uuid())), form: fc.constant(null) }) },
+  // Security keys. Nobody here has a key and no session has confirmed: nothing these are sent can add, change or
+  // remove anything (and passkey sign-in is off, so its prompt writes no challenge).
+  loadSecurityKeysAction: { callers: ALL, call: noArgs },
+  startAddingKeyAction: { callers: ALL, call: noArgs },
+  addSecurityKeyAction: {
+    callers: ALL,
+    call: () => fc.record({ before: fc.tuple(fc.oneof(argument, fc.json()), fc.oneof(argument, valid.name)), form: fc.constant(null) }),
+  },
+  renameSecurityKeyAction: {
+    callers: ALL,
+    call: () => fc.record({ before: fc.tuple(fc.oneof(argument, fc.uuid()), fc.oneof(argument, valid.name)), form: fc.constant(null) }),
+  },
+  removeSecurityKeyAction: { callers: ALL, call: () => fc.record({ before: fc.tuple(fc.oneof(argument, fc.uuid())), form: fc.constant(null) }) },
+  confirmOwnChangeAction: {
+    form: true,
+    callers: ALL,
+    call: (_who, w) =>
+      fc.record({
+        before: fc.tuple(prevState),
+        form: withForged(anyForm({ secret: fc.oneof(sixDigits, spacedDigits, valid.password), assertion: fc.oneof(fc.json(), fc.constant("{}")) }), ["secret", "assertion"], w),
+      }),
+  },
+  keyConfirmationOptionsAction: { callers: ALL, call: noArgs },
+  disableWithKeyAction: { callers: ALL, call: noArgs },
+  checkOwnConfirmationAction: { callers: ALL, call: noArgs },
+  regenerateCodesWithKeyAction: { callers: ALL, call: noArgs },
+  securityKeyOptionsAction: { callers: SIGN_IN, call: noArgs },
+  passkeyOptionsAction: { callers: SIGN_IN, call: noArgs },
   removeTrustedBrowsersAction: {
     // The admin owns the trusted browser: "Remove all" (null) or its id would legitimately remove it.
     callers: ALL,
@@ -387,9 +428,10 @@ const REACHED: Record<string, RegExp> = {
   "addUserAction as admin": /Check the highlighted fields/,
   "addUserAction as user": /You are not allowed/,
   "saveUserPropertiesAction as admin": /Check the highlighted fields/,
+  "removeUserSecurityKeysAction as admin": /The request was not valid/,
   "saveSecuritySettingsAction as admin": /Check the highlighted fields/,
   "saveSecuritySettingsAction as nobody": /You are not allowed/,
-  "confirmAdminAction as admin": /That did not match|Too many incorrect codes/,
+  "confirmAdminAction as admin": /That did not match|Too many incorrect codes|Too many attempts/,
   "disableTwoFactorAction as user": /That code is not valid|Too many incorrect codes/,
   "regenerateRecoveryCodesAction as user": /That code is not valid|Too many incorrect codes/,
   "removeTrustedBrowsersAction as user": /Browser removed|All trusted browsers removed/,
@@ -464,10 +506,11 @@ async function protectedState(db: Database): Promise<Protected> {
   const q = async (query: ReturnType<typeof sql>) => (await rows<{ row: string }>(db, query)).map((r) => r.row);
   return {
     users: await q(sql`select row_to_json(x)::text as row from (select id, name, email, password_hash, role, session_version,
-      two_factor_required, password_changed_at, reauthenticated_at, created_at from users order by id) x`),
+      two_factor_required, password_changed_at, created_at from users order by id) x`),
     totp_credentials: await q(sql`select row_to_json(x)::text as row from (select * from totp_credentials order by user_id) x`),
     recovery_codes: await q(sql`select row_to_json(x)::text as row from (select * from recovery_codes order by id) x`),
     trusted_browsers: await q(sql`select row_to_json(x)::text as row from (select * from trusted_browsers order by id) x`),
+    security_keys: await q(sql`select row_to_json(x)::text as row from (select * from security_keys order by id) x`),
     instance_settings: await q(sql`select row_to_json(x)::text as row from (select * from instance_settings) x`),
     auditMaxId: await q(sql`select coalesce(max(id), 0)::text as row from audit_events`),
   };
@@ -506,6 +549,11 @@ async function signInEveryone(browser: Browser, w: World): Promise<void> {
   await adminPage.goto("/admin/settings");
   await adminPage.getByLabel("Allow users to trust the browser").check();
   await adminPage.getByRole("button", { name: "Save" }).click();
+  // Allowing trusted browsers weakens sign-in: this session confirms with a current code first.
+  const confirmation = adminPage.getByRole("dialog", { name: "Confirm the change" });
+  const confirmed = await freshCode(adminEnrolled.secret, adminEnrolled.lastStep);
+  await confirmation.getByLabel("Authentication code").fill(confirmed.code);
+  await confirmation.getByRole("button", { name: "Confirm" }).click();
   await expect(adminPage.getByText("Saved.")).toBeVisible();
 
   const user = await browser.newContext({ baseURL: w.server.url });
@@ -516,7 +564,7 @@ async function signInEveryone(browser: Browser, w: World): Promise<void> {
   // The admin's second sign-in, trusting this browser (its code must be of a later step than enrollment's).
   await signOut(adminPage);
   await submitPassword(adminPage, ADMIN.email, ADMIN.password);
-  const { code } = await freshCode(adminEnrolled.secret, adminEnrolled.lastStep);
+  const { code } = await freshCode(adminEnrolled.secret, confirmed.step);
   await adminPage.getByLabel("Authentication code").fill(code);
   await adminPage.getByLabel("Trust this browser").check();
   await adminPage.getByRole("button", { name: "Verify" }).click();
@@ -641,8 +689,8 @@ for (const driver of DRIVERS) {
       }
     });
 
-    test("route handlers (both sign-in steps; Auth.js session, csrf, credentials callback, sign-out; audit export) with hostile bodies, queries and headers: no server error, no change", async () => {
-      expect(routeHandlersOfBuild().sort(), "every route handler has a fuzz spec").toEqual(["/admin/audit/export", "/api/auth/[...nextauth]", "/api/health", "/api/health/live", "/icon.svg", "/login/code", "/login/password"]);
+    test("route handlers (the sign-in steps and passkey sign-in; Auth.js session, csrf, credentials callback, sign-out; audit export) with hostile bodies, queries and headers: no server error, no change", async () => {
+      expect(routeHandlersOfBuild().sort(), "every route handler has a fuzz spec").toEqual(["/admin/audit/export", "/api/auth/[...nextauth]", "/api/health", "/api/health/live", "/icon.svg", "/login/code", "/login/passkey", "/login/password"]);
       await openChallenge(w);
       const csrf: Partial<Record<Who, { token: string; cookie: string }>> = {};
       for (const who of SIGN_IN) {
@@ -703,7 +751,7 @@ for (const driver of DRIVERS) {
               sent: fields,
             })),
           },
-          // With its real token a signed-in caller's sign-out ends that session for good (ended_sessions), and with it
+          // With its real token a signed-in caller's sign-out ends that session for good (its row in sessions goes), and with it
           // this test's cookie: signed-in callers send hostile tokens only.
           fc.tuple(fc.record({ csrfToken: who === "user" || who === "admin" ? maybe(bounded) : csrfToken(who), callbackUrl: maybe(bounded) }), fc.constantFrom("form" as const, "json" as const)).map(([fields, as]) => ({
             label: "POST signout",
@@ -722,7 +770,7 @@ for (const driver of DRIVERS) {
             weight: 4,
             arbitrary: fc
               .tuple(
-                fc.constantFrom("password", "code"),
+                fc.constantFrom("password", "code", "passkey"),
                 fc.oneof(
                   { weight: 6, arbitrary: signInStepFields(w) },
                   fc.constantFrom("{", "null", "[]", '"x"', "", "[1,2]", '{"email":'),
@@ -764,8 +812,21 @@ for (const driver of DRIVERS) {
       const signInEdges = (who: Who): RouteCall[] => [
         signInCall("password", { email: USER.email, password: "not-the-password-1" }),
         signInCall("password", { email: USER.email, password: "not-the-password-1" }, "https://evil.example"),
-        ...(who === "pending" ? [signInCall("code", { method: "totp", code: "000000" }), signInCall("code", { method: "recovery", code: "abcd-efgh-jkmn-pqrs" })] : []),
+        ...(who === "pending"
+          ? [
+              // First, while the pending challenge is live: a forged finish drawn later spends it.
+              wrongCodeAtCallback(),
+              signInCall("code", { method: "totp", code: "000000" }),
+              signInCall("code", { method: "recovery", code: "abcd-efgh-jkmn-pqrs" }),
+            ]
+          : []),
       ];
+      /** Auth.js's credentials callback as the login page posts it, with a code that is surely wrong: the proof of depth below. */
+      function wrongCodeAtCallback(): RouteCall {
+        const live = liveCodes(w);
+        const fields = { csrfToken: csrf.pending!.token, challenge: w.challenge, method: "totp", code: ["000000", "111111", "222222", "333333"].find((c) => !live.has(c))! };
+        return { label: "POST callback/credentials", target: "/api/auth/callback/credentials", init: encode(fields, "form"), sent: fields };
+      }
 
       const logStart = w.server.log().length;
       const answers: string[] = [];
@@ -791,7 +852,8 @@ for (const driver of DRIVERS) {
       expect(answers.some((a) => /callback\/credentials as .*[?&]code=(code_invalid|locked_out|recovery_invalid|not_trusted)/.test(a)), "a code was judged").toBe(true);
       expect(answers.some((a) => /audit export as admin → 200 text\/csv/.test(a)), "an export was produced").toBe(true);
       expect(answers.some((a) => /POST \/login\/password as nobody → 200 .*Incorrect email or password/.test(a)), "a password was judged").toBe(true);
-      expect(answers.some((a) => /POST \/login\/code as pending → 200 .*(That code is not valid|Too many incorrect codes)/.test(a)), "a code was judged on the live challenge").toBe(true);
+      // A forged finish at the credentials callback spends the pending challenge (audited): later codes then meet an expired sign-in.
+      expect(answers.some((a) => /POST \/login\/code as pending → 200 .*(That code is not valid|Too many incorrect codes|Your sign-in has expired)/.test(a)), "a code reached the challenge check").toBe(true);
       expect(answers.some((a) => /POST \/login\/(password|code) as \w+ → 403 /.test(a)), "a foreign origin was refused").toBe(true);
       expect(w.server.log().slice(logStart), "no unhandled error in the server log").not.toContain("⨯");
       await expectProtectedStateUnchanged();
@@ -813,7 +875,7 @@ for (const driver of DRIVERS) {
         failures,
         "addUserAction as admin",
         fc.asyncProperty(hostileName, async (name) => {
-          const form = { name, email: `hostile-${n++}-${Date.now()}@example.com`, password: "a-valid-password-1" };
+          const form = { name, email: `hostile-${n++}-${Date.now()}@example.com`, password: "hazel orbit tractor 88" };
           const answer = await callAction(w.server.url, actions.get("addUserAction")!, encodeArguments([{ status: "idle" }], form), w.cookies.admin);
           expectHandled(answer, w, "addUserAction as admin");
         }),

@@ -11,7 +11,7 @@ import { addUser, callAction, enroll, newClient, passwordStep, sessionEmail, sig
  * database restarted or crashing mid-transaction. What the server
  * acknowledged must stay; what it did not must not be half there.
  */
-const ADMIN = { email: "admin@example.com", password: "system-admin-password" };
+const ADMIN = { email: "admin@example.com", password: "walnut signal ember 9" };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test.describe.configure({ timeout: 120_000 });

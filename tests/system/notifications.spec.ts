@@ -14,7 +14,7 @@ import { cli, createDataDir, createStorage, DRIVERS, startServer } from "./suppo
  * where, and hold no secret. And an SMTP server that never answers slows
  * down nothing the user waits for.
  */
-const USER = { name: "Mia Mailbox", email: "mia@example.com", password: "mia's long passphrase 42" };
+const USER = { name: "Mia Mailbox", email: "mia@example.com", password: "juniper cobalt meadow 42" };
 const FROM = "Sign-in tests <signin@example.test>";
 const LOCAL_IP = /^IP: +(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/m;
 

@@ -35,6 +35,8 @@ test("skipping the second step without the proxy: the pages, routes and actions 
   // The switch works: without a cookie, a protected page is no longer redirected by the proxy (no callbackUrl).
   const direct = await page.request.get("/admin/users", { maxRedirects: 0 });
   expect(direct.headers()["location"] ?? "").not.toContain("callbackUrl=");
+  // The switch turns off the redirect only: the security headers, nonce'd CSP included, stay on.
+  expect((await page.request.get("/login")).headers()["content-security-policy"]).toMatch(/'nonce-[^']+' 'strict-dynamic'/);
 
   const user = await addUser(browser, baseURL, newUser("Bypass"), true);
   await signIn(page, user);

@@ -12,7 +12,7 @@ import { cli, createPostgresDatabase, startServer, STANDALONE_SERVER, type Serve
  * front of them but their ports and nothing shared but the database and the
  * environment. A user starts signing in on one and carries on on the other.
  */
-const ADMIN = { email: "admin@example.com", password: "standalone-admin-password" };
+const ADMIN = { email: "admin@example.com", password: "saffron piano glacier 3" };
 
 // A hosted deployment runs on PostgreSQL: this needs DATABASE_URL (CI sets it), like two-instances.security.spec.ts.
 if (process.env.DATABASE_URL) test.describe("deployment: two standalone instances on one PostgreSQL", () => {

@@ -21,7 +21,7 @@ import {
  * one instance decides — a code used, a challenge consumed, a failure counted —
  * the other must see, or an attacker splits the work between them.
  */
-const ADMIN = { email: "admin@example.com", password: "system-admin-password" };
+const ADMIN = { email: "admin@example.com", password: "walnut signal ember 9" };
 const LOCKED = "Too many incorrect codes. Try again later.";
 
 if (process.env.DATABASE_URL) {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { environmentProblems } from "@/lib/env";
+import { environmentProblems, sessionIdleMinutes } from "@/lib/env";
 
 // The start-up check: each bad variable is named in one message, and good or absent ones pass.
 const KEY = randomBytes(32).toString("base64");
@@ -12,6 +12,9 @@ const GOOD = env({
   PORT: "3000",
   DATABASE_POOL_MAX: "10",
   DATABASE_CONNECT_TIMEOUT: "3",
+  TRUST_PROXY: "2",
+  PASSWORD_MIN_LENGTH: "15",
+  SESSION_IDLE_MINUTES: "30",
 });
 
 const problemsWith = (overrides: Record<string, string>) => environmentProblems(env({ ...GOOD, ...overrides } as Record<string, string>));
@@ -33,10 +36,27 @@ describe("environmentProblems", () => {
     ["DATABASE_CONNECT_TIMEOUT", "0"],
     ["DATABASE_CONNECT_TIMEOUT", "2.5"],
     ["DATABASE_CONNECT_TIMEOUT", "61"],
+    ["TRUST_PROXY", "true"],
+    ["TRUST_PROXY", "-1"],
+    ["TRUST_PROXY", "1.5"],
+    ["TRUST_PROXY", "21"],
+    ["PASSWORD_MIN_LENGTH", "7"],
+    ["PASSWORD_MIN_LENGTH", "65"],
+    ["PASSWORD_MIN_LENGTH", "12.5"],
+    ["PASSWORD_MIN_LENGTH", "fifteen"],
+    ["PASSWORD_MIN_LENGTH", "-8"],
+    ["SESSION_IDLE_MINUTES", "0"],
+    ["SESSION_IDLE_MINUTES", "721"],
+    ["SESSION_IDLE_MINUTES", "1.5"],
+    ["SESSION_IDLE_MINUTES", "an hour"],
   ])("names %s when it is %j", (name, value) => {
     const problems = problemsWith({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(name);
+  });
+
+  it.each(["8", "12", "15", "64", " 10 "])("accepts PASSWORD_MIN_LENGTH=%j (8 to 64)", (value) => {
+    expect(problemsWith({ PASSWORD_MIN_LENGTH: value })).toEqual([]);
   });
 
   it("names every problem at once", () => {
@@ -47,5 +67,29 @@ describe("environmentProblems", () => {
     const problems = environmentProblems(env({ VERCEL: "1" }));
     expect(problems.join("\n")).toMatch(/AUTH_SECRET and TOTP_ENCRYPTION_KEY must be set/);
     expect(problems.join("\n")).toMatch(/DATABASE_URL must be set/);
+  });
+
+  it("asks for TRUST_PROXY=1 on Vercel, whose edge writes X-Forwarded-For: with 0 the IP would be Vercel's, not the client's", () => {
+    const vercel = { VERCEL: "1", DATABASE_URL: GOOD.DATABASE_URL!, AUTH_SECRET: GOOD.AUTH_SECRET!, TOTP_ENCRYPTION_KEY: KEY };
+    for (const value of [undefined, "0", "2"]) {
+      const problems = environmentProblems(env(value === undefined ? vercel : { ...vercel, TRUST_PROXY: value }));
+      expect(problems, String(value)).toEqual(["TRUST_PROXY must be 1 on Vercel: its edge sets X-Forwarded-For to the client's address (docs/DEPLOY.md)."]);
+    }
+    expect(environmentProblems(env({ ...vercel, TRUST_PROXY: "1" }))).toEqual([]);
+  });
+
+  it("signs idle sessions out after 60 minutes unless SESSION_IDLE_MINUTES says otherwise", () => {
+    const before = process.env.SESSION_IDLE_MINUTES;
+    try {
+      delete process.env.SESSION_IDLE_MINUTES;
+      expect(sessionIdleMinutes()).toBe(60);
+      process.env.SESSION_IDLE_MINUTES = " 15 ";
+      expect(sessionIdleMinutes()).toBe(15);
+      process.env.SESSION_IDLE_MINUTES = "0";
+      expect(() => sessionIdleMinutes()).toThrow(/SESSION_IDLE_MINUTES/);
+    } finally {
+      if (before === undefined) delete process.env.SESSION_IDLE_MINUTES;
+      else process.env.SESSION_IDLE_MINUTES = before;
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_MAIL_FROM, mailSettings } from "@/lib/env";
-import { buildMail, plainLine, SUBJECTS, utc, type Notice } from "@/lib/notifications/messages";
+import { buildMail, COMMAND_LINE, plainLine, SUBJECTS, utc, type Notice } from "@/lib/notifications/messages";
 import { describeBrowser } from "@/lib/two-factor/trusted-browsers";
 
 const AT = new Date("2026-03-04T05:06:07.890Z");
@@ -14,15 +14,29 @@ const NOTICES: Notice[] = [
   { kind: "recovery_code_used", codesLeft: 0 },
   { kind: "code_refused", locked: true },
   { kind: "browser_trusted", days: 1 },
+  { kind: "instance_two_factor_off", by: "Ada" },
+  { kind: "administrator_added", by: "Ada", name: "Nora", email: "nora@example.test" },
+  { kind: "administrator_added", by: null, name: "Nora", email: "nora@example.test" },
+  { kind: "password_changed" },
+  { kind: "security_key_added", name: "YubiKey 5" },
+  { kind: "security_key_removed", name: "YubiKey 5" },
+  { kind: "security_key_removed", name: "YubiKey 5", by: "Ada" },
+  { kind: "email_changed", by: "Ada", to: "new@example.test" },
+  { kind: "role_changed", by: "Ada", admin: true },
+  { kind: "role_changed", by: null, admin: false },
 ];
 
 describe("security notice texts", () => {
   it.each(NOTICES)("$kind: a fixed subject, when in UTC, where from, and what to do if it was not you", (notice) => {
-    const mail = buildMail(notice, "Ada", OCCURRENCE);
+    const fromCli = ("by" in notice && notice.by === null) || (notice.kind === "two_factor_removed" && notice.by === "cli");
+    const mail = buildMail(notice, "Ada", fromCli ? { at: AT, ...COMMAND_LINE } : OCCURRENCE);
     expect(mail.subject).toBe(SUBJECTS[notice.kind]);
     expect(mail.text).toContain("When:    2026-03-04 05:06:07 UTC");
-    if (notice.kind === "two_factor_removed" && notice.by === "cli") expect(mail.text).toContain("From:    the server itself (command line)");
+    if (fromCli) expect(mail.text).toContain("From:    the server itself (command line)");
     else expect(mail.text).toContain("IP:      203.0.113.9\nBrowser: Safari on macOS");
+    if ("by" in notice && notice.by !== "admin" && notice.by !== "cli") {
+      expect(mail.text).toContain(notice.by === null ? "An administrator on the server's command line " : "The administrator Ada ");
+    }
     expect(mail.text).toMatch(/^If it was not you: \S/m);
     expect(mail.text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
@@ -41,6 +55,10 @@ describe("security notice texts", () => {
     const mail = buildMail({ kind: "two_factor_enabled" }, "A", { ...OCCURRENCE, ip: "1.2.3.4\r\nEvil: yes" });
     expect(mail.text).toContain("IP:      1.2.3.4  Evil: yes\n");
     expect(utc(new Date(0))).toBe("1970-01-01 00:00:00 UTC");
+    const added = buildMail({ kind: "administrator_added", by: "Eve\r\nBcc: x@y", name: "N\nX", email: "n@example.test" }, "A", OCCURRENCE);
+    expect(added.text).toContain("The administrator Eve  Bcc: x@y made N X (n@example.test) an administrator.");
+    const moved = buildMail({ kind: "email_changed", by: "Ada", to: "x@y\r\nBcc: z@w" }, "A", OCCURRENCE);
+    expect(moved.text).toContain("to x@y  Bcc: z@w.");
   });
 
   it("reads a hostile user agent in linear time", () => {

@@ -8,6 +8,7 @@ const settings = (requireTwoFactorFor: "nobody" | "admins" | "everyone", require
   requireTwoFactorFor,
   requireGraceDays,
   requireSince: requireTwoFactorFor === "nobody" ? null : since,
+  requireEveryoneSince: requireTwoFactorFor === "everyone" ? since : null,
 });
 
 describe("enforcement policy", () => {
@@ -30,5 +31,14 @@ describe("enforcement policy", () => {
 
   it("requires nothing while the instance switch is off (nobody could enrol)", () => {
     expect(policyStatus(settings("everyone", 0, false), "user", since)).toEqual({ kind: "none" });
+  });
+
+  it("counts administrators from when the policy first covered them, others from when it widened to everyone", () => {
+    const widened = new Date(since.getTime() + 20 * DAY);
+    const policy = { ...settings("everyone", 14), requireEveryoneSince: widened };
+    const now = new Date(widened.getTime() + DAY);
+    expect(policyStatus(policy, "admin", now)).toEqual({ kind: "due" });
+    expect(policyStatus(policy, "user", now)).toEqual({ kind: "grace", daysLeft: 13 });
+    expect(policyStatus({ ...policy, requireEveryoneSince: null }, "user", now)).toEqual({ kind: "none" });
   });
 });

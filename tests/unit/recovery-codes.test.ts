@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   generateRecoveryCodes,
@@ -5,20 +6,22 @@ import {
   isWellFormedRecoveryCode,
   normaliseRecoveryCode,
   RECOVERY_CODE_COUNT,
+  RECOVERY_CODE_LENGTH,
 } from "@/lib/two-factor/recovery-codes";
 
 const CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz";
-const FORMAT = /^[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}$/;
+const GROUP = "[0-9a-hjkmnp-tv-z]{4}";
+const FORMAT = new RegExp(`^${GROUP}(-${GROUP}){5}$`);
 
 describe("generated recovery codes", () => {
-  it("come ten to a set, formatted xxxx-xxxx-xxxx-xxxx in Crockford base32", () => {
+  it("come ten to a set, formatted xxxx-xxxx-xxxx-xxxx-xxxx-xxxx in Crockford base32", () => {
     const codes = generateRecoveryCodes();
     expect(RECOVERY_CODE_COUNT).toBe(10);
     expect(codes).toHaveLength(10);
     for (const code of codes) expect(code).toMatch(FORMAT);
   });
 
-  it("carry at least 64 random bits: 16 symbols drawn evenly from all 32 (80 bits)", () => {
+  it("carry at least 112 random bits, so a plain hash may store them: 24 symbols drawn evenly from all 32 (120 bits)", () => {
     const counts = new Map<string, number>();
     const sets = 200;
     for (let i = 0; i < sets; i++) {
@@ -27,13 +30,16 @@ describe("generated recovery codes", () => {
       }
     }
     expect([...counts.keys()].sort().join("")).toBe(CROCKFORD); // all 32 symbols, nothing else
-    const expected = (sets * 10 * 16) / 32; // 1000 per symbol
+    const expected = (sets * 10 * 24) / 32; // 1500 per symbol
     for (const n of counts.values()) {
       // A biased draw (modulo bias, a narrower alphabet) lands far outside ±25 % at this sample size.
       expect(n).toBeGreaterThan(expected * 0.75);
       expect(n).toBeLessThan(expected * 1.25);
     }
-    expect(16 * Math.log2(counts.size)).toBeGreaterThanOrEqual(64);
+    expect(RECOVERY_CODE_LENGTH).toBe(24);
+    for (const code of generateRecoveryCodes()) expect(code.replaceAll("-", "")).toHaveLength(RECOVERY_CODE_LENGTH);
+    // NIST SP 800-63B-4 §3.1.2.1: under 112 bits a look-up secret would need a password-hashing scheme.
+    expect(RECOVERY_CODE_LENGTH * Math.log2(counts.size)).toBeGreaterThanOrEqual(112);
   });
 
   it("never repeat, within a set or across sets", () => {
@@ -43,6 +49,27 @@ describe("generated recovery codes", () => {
 
   it("are well formed once normalised", () => {
     for (const code of generateRecoveryCodes()) expect(isWellFormedRecoveryCode(normaliseRecoveryCode(code))).toBe(true);
+  });
+
+  it("fit a 375 px phone: 29 characters, six groups of four", () => {
+    for (const code of generateRecoveryCodes()) {
+      expect(code).toHaveLength(29);
+      expect(code.split("-").map((group) => group.length)).toEqual([4, 4, 4, 4, 4, 4]);
+    }
+  });
+});
+
+describe("older 80-bit recovery codes, already handed out", () => {
+  it("are still well formed, typed in any of the ways a new code may be", () => {
+    for (const typed of ["abcd-efgh-jkmn-pqrs", "ABCD EFGH JKMN PQRS", "abcdefghjkmnpqrs", "oooo-iiii-llll-1111"]) {
+      expect(isWellFormedRecoveryCode(normaliseRecoveryCode(typed))).toBe(true);
+    }
+  });
+
+  it("hash as they did when they were stored (SHA-256 of user id, colon, normalised code)", () => {
+    const userId = "5b0c3c4e-4a51-4c3e-9f0b-8f5a2a8e0c01";
+    const expected = createHash("sha256").update(`${userId}:abcdefghjkmnpqrs`).digest("hex");
+    expect(hashRecoveryCode(userId, normaliseRecoveryCode("ABCD-EFGH-JKMN-PQRS"))).toBe(expected);
   });
 });
 
@@ -66,7 +93,10 @@ describe("recovery code normalisation", () => {
 
   it.each([
     ["too short", "abcd-efgh-jkmn-pqr"],
-    ["too long", "abcd-efgh-jkmn-pqrst"],
+    ["a length between the old and the new", "abcd-efgh-jkmn-pqrs-tvwx"],
+    ["one more than the old", "abcd-efgh-jkmn-pqrst"],
+    ["one less than the new", "abcd-efgh-jkmn-pqrs-tvwx-yz0"],
+    ["one more than the new", "abcd-efgh-jkmn-pqrs-tvwx-yz012"],
     ["a U, outside the alphabet", "abcd-efgh-jkmn-pqru"],
     ["punctuation", "abcd.efgh.jkmn.pqrs"],
     ["a unicode look-alike", "аbcd-efgh-jkmn-pqrs"], // Cyrillic а

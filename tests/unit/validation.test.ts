@@ -3,12 +3,13 @@ import {
   fieldErrors,
   instanceSecuritySchema,
   newUserSchema,
+  passwordChangeSchema,
   passwordStepSchema,
   recoveryStepSchema,
   setupSchema,
   totpStepSchema,
 } from "@/lib/validation/forms";
-import { MESSAGES } from "@/lib/validation/messages";
+import { MESSAGES, passwordContainsMessage, passwordLengthMessage } from "@/lib/validation/messages";
 import { auditFiltersSchema } from "@/lib/validation/audit-filters";
 import { nodeSafeLocation } from "@/lib/validation/location-header";
 import { parseUserSearch } from "@/lib/validation/user-search";
@@ -135,39 +136,61 @@ describe("password step form", () => {
 });
 
 describe("new user form", () => {
-  const valid = { name: " Alice ", email: "Alice@Example.test", password: "eight ch" };
+  // A strong password of the default minimum length (15) or more, in none of the common lists.
+  const valid = { name: " Alice ", email: "Alice@Example.test", password: "velvet quartz harbour" };
+  const parse = async (input: unknown) => {
+    const result = await newUserSchema.safeParseAsync(input);
+    if (!result.success) throw new Error(JSON.stringify(fieldErrors(result.error)));
+    return result.data;
+  };
+  const errorsOf = async (input: unknown) => {
+    const result = await newUserSchema.safeParseAsync(input);
+    expect(result.success).toBe(false);
+    return fieldErrors(result.error!);
+  };
 
-  it("trims the name, lower-cases the email and reads an absent checkbox as false", () => {
-    expect(newUserSchema.parse(valid)).toEqual({ name: "Alice", email: "alice@example.test", password: "eight ch", admin: false });
+  it("trims the name, lower-cases the email and reads an absent checkbox as false", async () => {
+    expect(await parse(valid)).toEqual({ name: "Alice", email: "alice@example.test", password: "velvet quartz harbour", admin: false });
   });
 
-  it("reads an unticked checkbox as false whether the key is absent (Object.fromEntries) or undefined", () => {
-    expect(newUserSchema.parse({ ...valid }).admin).toBe(false);
-    expect(newUserSchema.parse({ ...valid, admin: undefined }).admin).toBe(false);
+  it("reads an unticked checkbox as false whether the key is absent (Object.fromEntries) or undefined", async () => {
+    expect((await parse({ ...valid })).admin).toBe(false);
+    expect((await parse({ ...valid, admin: undefined })).admin).toBe(false);
   });
 
-  it("reads a ticked checkbox as true", () => {
-    expect(newUserSchema.parse({ ...valid, admin: "on" }).admin).toBe(true);
+  it("reads a ticked checkbox as true", async () => {
+    expect((await parse({ ...valid, admin: "on" })).admin).toBe(true);
   });
 
-  it("refuses a checkbox value a form cannot send", () => {
-    expect(newUserSchema.safeParse({ ...valid, admin: "yes" }).success).toBe(false);
-    expect(newUserSchema.safeParse({ ...valid, admin: ["on", "on"] }).success).toBe(false);
+  it("refuses a checkbox value a form cannot send", async () => {
+    expect((await newUserSchema.safeParseAsync({ ...valid, admin: "yes" })).success).toBe(false);
+    expect((await newUserSchema.safeParseAsync({ ...valid, admin: ["on", "on"] })).success).toBe(false);
   });
 
   it.each([
-    ["7 characters", "seven c"],
+    ["14 characters", "velvet quartz "],
     ["129 characters", "p".repeat(129)],
-  ])("refuses a password of %s with the length message", (_what, password) => {
-    expect(errorsOf(newUserSchema, { ...valid, password }).password).toEqual([MESSAGES.passwordLength]);
+    ["10 KB", "p".repeat(10 * 1024)],
+    ["a File", file()],
+  ])("refuses a password of %s with the length message, and only that", async (_what, password) => {
+    expect((await errorsOf({ ...valid, password })).password).toEqual([passwordLengthMessage(15, 128)]);
+  });
+
+  it.each([
+    ["a common one", "Password1234567", MESSAGES.passwordTooCommon],
+    ["the email in it", "xx alice@example.test xx", passwordContainsMessage("the user's email address")],
+    ["a surname in it", "velvet Lovelace harbour", passwordContainsMessage("the user's name"), { name: "Ada Lovelace" }],
+    ["the name in it", "velvet harbour ALICE", passwordContainsMessage("the user's email address")], // "alice" is both: the email is named
+  ])("refuses a password with %s, saying why", async (_what, password, message, more?: { name: string }) => {
+    expect((await errorsOf({ ...valid, ...more, password })).password).toEqual([message]);
   });
 
   it.each([
     ["blank", "   "],
     ["10 KB", "n".repeat(10 * 1024)],
     ["a File", file()],
-  ])("refuses a name that is %s with the name message", (_what, name) => {
-    expect(errorsOf(newUserSchema, { ...valid, name }).name).toEqual([MESSAGES.nameRequired]);
+  ])("refuses a name that is %s with the name message", async (_what, name) => {
+    expect((await errorsOf({ ...valid, name })).name).toEqual([MESSAGES.nameRequired]);
   });
 
   it.each([
@@ -176,18 +199,18 @@ describe("new user form", () => {
     ["an escape sequence", "\u001b[2JAda"],
     ["a tab inside", "Ada\tLovelace"],
     ["DEL", "Ada\u007f"],
-  ])("refuses a name with %s", (_what, name) => {
-    expect(errorsOf(newUserSchema, { ...valid, name }).name).toEqual([MESSAGES.nameInvalid]);
+  ])("refuses a name with %s", async (_what, name) => {
+    expect((await errorsOf({ ...valid, name })).name).toEqual([MESSAGES.nameInvalid]);
   });
 
-  it("keeps names in any script, with punctuation and emoji", () => {
+  it("keeps names in any script, with punctuation and emoji", async () => {
     for (const name of ["Ada Lovelace", "Zoë O'Brien-Smith", "山田 太郎", "أحمد", "Ada 🙂", "<b>Ada</b>"]) {
-      expect(newUserSchema.parse({ ...valid, name }).name).toBe(name);
+      expect((await parse({ ...valid, name })).name).toBe(name);
     }
   });
 
-  it("drops a forged role field: only the admin checkbox decides", () => {
-    const parsed = newUserSchema.parse({ ...valid, role: "admin", sessionVersion: "0" });
+  it("drops a forged role field: only the admin checkbox decides", async () => {
+    const parsed = await parse({ ...valid, role: "admin", sessionVersion: "0" });
     expect(parsed).not.toHaveProperty("role");
     expect(parsed).not.toHaveProperty("sessionVersion");
     expect(parsed.admin).toBe(false);
@@ -195,29 +218,49 @@ describe("new user form", () => {
 });
 
 describe("setup form", () => {
-  const valid = { token: "t", name: "Admin", email: "admin@example.test", password: "eight ch" };
+  const valid = { token: "t", name: "Admin", email: "admin@example.test", password: "velvet quartz harbour" };
 
-  it("accepts a complete form", () => {
-    expect(setupSchema.parse(valid)).toEqual(valid);
+  it("accepts a complete form", async () => {
+    expect(await setupSchema.parseAsync(valid)).toEqual(valid);
   });
 
-  it("refuses an over-long token", () => {
-    expect(setupSchema.safeParse({ ...valid, token: "t".repeat(201) }).success).toBe(false);
+  it("refuses an over-long token", async () => {
+    expect((await setupSchema.safeParseAsync({ ...valid, token: "t".repeat(201) })).success).toBe(false);
   });
 
-  it("drops a forged admin or role field", () => {
-    expect(setupSchema.parse({ ...valid, role: "user", admin: "on" })).toEqual(valid);
+  it("drops a forged admin or role field", async () => {
+    expect(await setupSchema.parseAsync({ ...valid, role: "user", admin: "on" })).toEqual(valid);
+  });
+
+  it("refuses the administrator's own email in the password, saying so", async () => {
+    const result = await setupSchema.safeParseAsync({ ...valid, password: "admin@example.test!" });
+    expect(fieldErrors(result.error!).password).toEqual([passwordContainsMessage("your email address")]);
+  });
+});
+
+describe("change password form", () => {
+  const schema = passwordChangeSchema({ name: "Grace Hopper", email: "grace@example.test" });
+
+  it("accepts a strong new password", async () => {
+    expect((await schema.safeParseAsync({ currentPassword: "x", newPassword: "velvet quartz harbour" })).success).toBe(true);
+  });
+
+  it("judges the new password against the signed-in user, not against anything in the form", async () => {
+    const result = await schema.safeParseAsync({ currentPassword: "x", newPassword: "hopper velvet quartz", name: "Someone Else" });
+    expect(fieldErrors(result.error!).newPassword).toEqual([passwordContainsMessage("your name")]);
   });
 });
 
 describe("instance security form", () => {
   const rest = { trustBrowserDays: "30", requireTwoFactorFor: "nobody", requireGraceDays: "0" };
-  const parsedRest = { trustBrowserEnabled: false, trustBrowserDays: 30, requireTwoFactorFor: "nobody", requireGraceDays: 0 };
+  const parsedRest = { trustBrowserEnabled: false, passkeySignInEnabled: false, requireSecurityKeyForAdmins: false, trustBrowserDays: 30, requireTwoFactorFor: "nobody", requireGraceDays: 0 };
 
   it("reads the checkboxes: ticked is 'on', unticked is absent", () => {
     expect(instanceSecuritySchema.parse({ twoFactorEnabled: "on", ...rest })).toEqual({ twoFactorEnabled: true, ...parsedRest });
     expect(instanceSecuritySchema.parse({ ...rest })).toEqual({ twoFactorEnabled: false, ...parsedRest });
     expect(instanceSecuritySchema.safeParse({ twoFactorEnabled: "off", ...rest }).success).toBe(false);
+    expect(instanceSecuritySchema.parse({ ...rest, passkeySignInEnabled: "on" })).toEqual({ twoFactorEnabled: false, ...parsedRest, passkeySignInEnabled: true });
+    expect(instanceSecuritySchema.parse({ ...rest, requireSecurityKeyForAdmins: "on" })).toEqual({ twoFactorEnabled: false, ...parsedRest, requireSecurityKeyForAdmins: true });
   });
 
   it("keeps the trust days within 1–90 and the grace period within 0–90", () => {

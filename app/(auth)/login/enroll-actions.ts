@@ -1,12 +1,9 @@
 "use server";
-import { eq } from "drizzle-orm";
 import { redirect } from "next/navigation";
-import { users } from "@/db/schema";
-import { findChallenge } from "@/lib/auth/challenge";
-import { readChallengeCookie } from "@/lib/auth/challenge-cookie";
+import { readChallengeCookie, setChallengeCookie } from "@/lib/auth/challenge-cookie";
 import { getDb } from "@/lib/db";
 import { requestContext } from "@/lib/request-context";
-import { confirmEnrollment, startEnrollment } from "@/lib/two-factor/enrollment";
+import { confirmSignInEnrollment, startSignInEnrollment, type SignInEnrollmentError } from "@/lib/two-factor/sign-in-enrollment";
 import { qrCodeSvg } from "@/lib/two-factor/qr-code";
 import { safeCallbackPath } from "@/lib/validation/callback-url";
 import { totpStepSchema, fieldErrors } from "@/lib/validation/forms";
@@ -14,37 +11,31 @@ import type { CodesState, EnrollmentStart } from "@/lib/validation/enrollment-st
 import { MESSAGES, INVALID_REQUEST } from "@/lib/validation/messages";
 import { finishSignIn } from "./finish-sign-in";
 
-/**
- * Forced enrollment at sign-in: the caller is whoever holds an "enroll"
- * challenge (the password passed, 2FA is required, nothing enrolled yet).
- */
-async function enrollingUser(): Promise<{ id: string; email: string } | null> {
-  const db = await getDb();
-  const challenge = await findChallenge(db, await readChallengeCookie());
-  if (challenge?.purpose !== "enroll") return null;
-  const [user] = await db.select({ id: users.id, email: users.email }).from(users).where(eq(users.id, challenge.userId));
-  return user ?? null;
-}
+// Forced enrollment at sign-in: the caller is whoever holds an "enroll" challenge (the password
+// passed, 2FA is required, nothing enrolled yet); lib/two-factor/sign-in-enrollment.ts checks it.
+
+const messageFor = (error: SignInEnrollmentError) =>
+  error === "code_invalid" ? MESSAGES.codeInvalid : error === "locked_out" ? MESSAGES.lockedOut : MESSAGES.challengeExpired;
 
 export async function startSignInEnrollmentAction(): Promise<EnrollmentStart> {
-  const user = await enrollingUser();
-  if (!user) return { status: "error", message: MESSAGES.challengeExpired };
-  const result = await startEnrollment(await getDb(), user);
+  const result = await startSignInEnrollment(await getDb(), await readChallengeCookie());
   if (!result.ok) return { status: "error", message: MESSAGES.challengeExpired };
   return { status: "success", qrSvg: await qrCodeSvg(result.uri), setupKey: result.secret };
 }
 
 export async function confirmSignInEnrollmentAction(_prev: CodesState, formData: FormData): Promise<CodesState> {
   if (!(formData instanceof FormData)) return INVALID_REQUEST;
-  const user = await enrollingUser();
-  if (!user) return { status: "error", message: MESSAGES.challengeExpired };
+  const token = await readChallengeCookie();
+  if (!token) return { status: "error", message: MESSAGES.challengeExpired };
   const parsed = totpStepSchema.safeParse({ code: formData.get("code") ?? undefined });
   if (!parsed.success) {
     const errors = fieldErrors(parsed.error);
     return { status: "error", message: errors.code?.[0] ?? MESSAGES.codeFormat, fieldErrors: errors };
   }
-  const result = await confirmEnrollment(await getDb(), user.id, parsed.data.code, await requestContext());
-  if (!result.ok) return { status: "error", message: result.error === "code_invalid" ? MESSAGES.codeInvalid : MESSAGES.challengeExpired };
+  const result = await confirmSignInEnrollment(await getDb(), token, parsed.data.code, await requestContext());
+  if (!result.ok) return { status: "error", message: messageFor(result.error) };
+  // The "enroll" challenge ended with the enrollment; Done finishes with the "enrolled" one.
+  await setChallengeCookie(result.challenge);
   return { status: "success", recoveryCodes: result.recoveryCodes };
 }
 

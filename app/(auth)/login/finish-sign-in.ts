@@ -3,10 +3,12 @@ import { AuthError } from "next-auth";
 import { clearChallengeCookie } from "@/lib/auth/challenge-cookie";
 import { signIn } from "@/lib/auth/next-auth";
 import type { SecondStepError, SecondStepMethod } from "@/lib/auth/second-step";
+import type { Factors } from "@/lib/two-factor/factors";
 import { MESSAGES, type FormState } from "@/lib/validation/messages";
 
 /** `email` is echoed so the form keeps it after a failure (React resets forms after an action); never the password. */
-export type LoginState = FormState & { step?: "code" | "password" | "enroll"; email?: string };
+/** `factors`: what the code step offers (a security key first, when the user has one). */
+export type LoginState = FormState & { step?: "code" | "password" | "enroll"; email?: string; factors?: Factors };
 
 const SECOND_STEP_MESSAGES: Record<SecondStepError, string> = {
   challenge_expired: MESSAGES.challengeExpired,
@@ -14,6 +16,7 @@ const SECOND_STEP_MESSAGES: Record<SecondStepError, string> = {
   recovery_invalid: MESSAGES.recoveryCodeInvalid,
   locked_out: MESSAGES.lockedOut,
   not_trusted: MESSAGES.codeInvalid,
+  key_invalid: MESSAGES.securityKeyInvalid,
 };
 
 /** Asks Auth.js for the session; returns the failure to show, or null when signed in. */
@@ -21,7 +24,7 @@ export async function finishSignIn(
   challenge: string,
   method: SecondStepMethod,
   code: string,
-  options: { trust?: boolean; trustToken?: string } = {},
+  options: { trust?: boolean; trustToken?: string; assertion?: string } = {},
 ): Promise<LoginState | null> {
   try {
     await signIn("credentials", {
@@ -30,6 +33,7 @@ export async function finishSignIn(
       code,
       trust: options.trust ? "on" : "",
       trustToken: options.trustToken ?? "",
+      assertion: options.assertion ?? "",
       redirect: false,
     });
   } catch (error) {
@@ -43,5 +47,17 @@ export async function finishSignIn(
     return { status: "error", message, step: "code" };
   }
   await clearChallengeCookie();
+  return null;
+}
+
+/** Sign in with a passkey: Auth.js judges the assertion against this browser's passkey challenge; null when signed in. */
+export async function finishPasskeySignIn(assertion: string): Promise<LoginState | null> {
+  try {
+    await signIn("credentials", { method: "passkey", assertion, redirect: false });
+  } catch (error) {
+    if (!(error instanceof AuthError)) throw error;
+    const reason = (error as AuthError & { code?: string }).code;
+    return { status: "error", message: reason === "not_a_passkey" ? MESSAGES.notAPasskey : MESSAGES.passkeyInvalid, step: "password" };
+  }
   return null;
 }

@@ -1,5 +1,5 @@
 "use client";
-import { useActionState, useMemo, useState } from "react";
+import { startTransition, useActionState, useEffect, useMemo, useState } from "react";
 import { useRouter } from "next/navigation";
 import { Card } from "@/components/ui/card";
 import { Checkbox, Field } from "@/components/ui/field";
@@ -7,7 +7,10 @@ import { AuthenticationCodeField } from "@/components/two-factor/authentication-
 import { SubmitButton, Button } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
 import dynamic from "next/dynamic";
-import { abandonSignInAction, cancelSignInAction } from "./actions";
+import { askKeyToSign } from "@/components/two-factor/security-key-prompt";
+import type { Factors } from "@/lib/two-factor/factors";
+import { MESSAGES } from "@/lib/validation/messages";
+import { abandonSignInAction, cancelSignInAction, passkeyOptionsAction, securityKeyOptionsAction } from "./actions";
 import type { LoginState } from "./finish-sign-in";
 import { postStep } from "./post-step";
 import { confirmSignInEnrollmentAction, finishSignInEnrollmentAction, startSignInEnrollmentAction } from "./enroll-actions";
@@ -20,19 +23,39 @@ const Enrollment = dynamic(() => import("@/components/two-factor/enrollment").th
 /** Both sign-in steps; every server answer says which step is due next. */
 export function LoginFlow({
   initialStep,
+  initialFactors,
   callbackUrl,
   trustDays,
+  passkeys,
 }: {
   initialStep: Step;
+  /** The pending user's second factors: Use security key comes first when they have one. */
+  initialFactors: Factors;
   callbackUrl: string;
   /** Days a trusted browser skips the code step; null when admins do not allow it. */
   trustDays: number | null;
+  /** The instance allows Sign in with a passkey. */
+  passkeys: boolean;
 }) {
   const router = useRouter();
+  const [factors, setFactors] = useState(initialFactors);
   const [state, submit] = useActionState<LoginState, FormData>(
     async (previous, formData) => {
-      const answer = await postStep(formData.get("step") === "code" ? "code" : "password", formData);
-      if (answer.status !== "signed-in") return answer;
+      if (formData.get("step") === "passkey" && !formData.get("assertion")) {
+        const signed = await signWithPasskey();
+        if (!signed.ok) return signed.state;
+        formData.set("assertion", signed.answer);
+      } else if (formData.get("method") === "security_key") {
+        // The browser's prompt first; what it answers goes with the form, as a code would.
+        const signed = await signWithKey();
+        if (!signed.ok) return signed.state;
+        formData.set("assertion", signed.answer);
+      }
+      const answer = await postStep(stepOf(formData), formData);
+      if (answer.status !== "signed-in") {
+        if (answer.factors) setFactors(answer.factors);
+        return answer;
+      }
       // The session cookie is set: go on in this page, as a redirect() would have, without a full reload.
       router.replace(answer.to);
       return { status: "idle", step: previous.step };
@@ -43,29 +66,79 @@ export function LoginFlow({
   return (
     <Card>
       {step === "password" ? (
-        <PasswordStep state={state} action={submit} callbackUrl={callbackUrl} />
+        <PasswordStep state={state} action={submit} callbackUrl={callbackUrl} passkeys={passkeys} />
       ) : step === "enroll" ? (
         <EnrollStep callbackUrl={callbackUrl} />
       ) : (
-        <CodeStep state={state} action={submit} callbackUrl={callbackUrl} trustDays={trustDays} />
+        <CodeStep state={state} action={submit} callbackUrl={callbackUrl} trustDays={trustDays} factors={factors} />
       )}
     </Card>
   );
 }
 
-function PasswordStep({ state, action, callbackUrl }: { state: LoginState; action: (f: FormData) => void; callbackUrl: string }) {
+function PasswordStep({ state, action, callbackUrl, passkeys }: { state: LoginState; action: (f: FormData) => void; callbackUrl: string; passkeys: boolean }) {
   const errors = state.status === "error" ? state.fieldErrors : undefined;
+  usePasskeyAutofill(passkeys, action, callbackUrl);
   return (
-    <form action={action} className="flex flex-col gap-4" noValidate>
-      <h1 className="text-xl font-semibold">Sign in</h1>
-      <input type="hidden" name="step" value="password" />
-      <input type="hidden" name="callbackUrl" value={callbackUrl} />
-      <Field label="Email" name="email" type="email" autoComplete="username" required autoFocus maxLength={254} errors={errors?.email} defaultValue={state.email} />
-      <Field label="Password" name="password" type="password" autoComplete="current-password" required maxLength={1024} errors={errors?.password} />
-      <FormMessage state={errors ? { status: "idle" } : state} />
-      <SubmitButton>Sign in</SubmitButton>
-    </form>
+    <div className="flex flex-col gap-4">
+      <form action={action} className="flex flex-col gap-4" noValidate>
+        <h1 className="text-xl font-semibold">Sign in</h1>
+        <input type="hidden" name="step" value="password" />
+        <input type="hidden" name="callbackUrl" value={callbackUrl} />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          // "webauthn": the browser may offer this site's passkeys in the field's autofill.
+          autoComplete={passkeys ? "username webauthn" : "username"}
+          required
+          autoFocus
+          maxLength={254}
+          errors={errors?.email}
+          defaultValue={state.email}
+        />
+        <Field label="Password" name="password" type="password" autoComplete="current-password" required maxLength={1024} errors={errors?.password} />
+        <FormMessage state={errors ? { status: "idle" } : state} />
+        <SubmitButton>Sign in</SubmitButton>
+      </form>
+      {passkeys ? (
+        <form action={action} className="flex flex-col border-t border-slate-200 pt-4 dark:border-slate-700">
+          <input type="hidden" name="step" value="passkey" />
+          <input type="hidden" name="callbackUrl" value={callbackUrl} />
+          <SubmitButton variant="secondary">Sign in with a passkey</SubmitButton>
+        </form>
+      ) : null}
+    </div>
   );
+}
+
+/**
+ * The browser's passkey autofill on the Email field (WebAuthn conditional
+ * mediation): asked once, when the page opens; a passkey picked there signs
+ * in as Sign in with a passkey does. A click on that button aborts it (the
+ * library allows one prompt at a time).
+ */
+function usePasskeyAutofill(passkeys: boolean, action: (f: FormData) => void, callbackUrl: string): void {
+  useEffect(() => {
+    if (!passkeys) return;
+    let left = false;
+    void (async () => {
+      const { browserSupportsWebAuthnAutofill, startAuthentication } = await import("@simplewebauthn/browser");
+      if (!(await browserSupportsWebAuthnAutofill())) return;
+      const prompt = await passkeyOptionsAction();
+      if (!prompt.ok || left) return;
+      const answer = await startAuthentication({ optionsJSON: prompt.options, useBrowserAutofill: true });
+      if (left) return;
+      const formData = new FormData();
+      formData.set("step", "passkey");
+      formData.set("callbackUrl", callbackUrl);
+      formData.set("assertion", JSON.stringify(answer));
+      startTransition(() => action(formData));
+    })().catch(() => {}); // aborted (the button, or the page left), or no passkey chosen: nothing to say
+    return () => {
+      left = true;
+    };
+  }, [passkeys, action, callbackUrl]);
 }
 
 /** Forced enrollment: an admin requires 2FA and this user has none yet; no way around it. */
@@ -89,10 +162,48 @@ function EnrollStep({ callbackUrl }: { callbackUrl: string }) {
         headingLevel={2}
         onFinished={() => {}}
         // A full reload: the flow's state still says "enroll" and must start over from the server's view.
+        // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- a reload is the point
         onCancel={() => abandonSignInAction().then(() => window.location.assign("/login"))}
       />
     </div>
   );
+}
+
+type Method = "security_key" | "totp" | "recovery";
+
+const stepOf = (formData: FormData) => {
+  const step = formData.get("step");
+  return step === "code" || step === "passkey" ? step : "password";
+};
+
+/** Sign in with a passkey: this browser's challenge from the server, then the browser's prompt. */
+async function signWithPasskey(): Promise<{ ok: true; answer: string } | { ok: false; state: LoginState }> {
+  let prompt: Awaited<ReturnType<typeof passkeyOptionsAction>>;
+  try {
+    prompt = await passkeyOptionsAction();
+  } catch {
+    return { ok: false, state: { status: "error", message: MESSAGES.unreachable, step: "password" } };
+  }
+  if (!prompt.ok) return { ok: false, state: { status: "error", message: prompt.message, step: "password" } };
+  const signed = await askKeyToSign(prompt.options);
+  return signed.ok ? signed : { ok: false, state: { status: "error", message: signed.message, step: "password" } };
+}
+
+/** Asks the server for this sign-in's prompt, then the browser for the key's answer. */
+async function signWithKey(): Promise<{ ok: true; answer: string } | { ok: false; state: LoginState }> {
+  let prompt: Awaited<ReturnType<typeof securityKeyOptionsAction>>;
+  try {
+    prompt = await securityKeyOptionsAction();
+  } catch {
+    return { ok: false, state: { status: "error", message: MESSAGES.unreachable, step: "code" } };
+  }
+  if (!prompt.ok) {
+    return prompt.error === "challenge_expired"
+      ? { ok: false, state: { status: "error", message: MESSAGES.challengeExpired, step: "password" } }
+      : { ok: false, state: { status: "error", message: MESSAGES.noSecurityKeys, step: "code" } };
+  }
+  const signed = await askKeyToSign(prompt.options);
+  return signed.ok ? signed : { ok: false, state: { status: "error", message: signed.message, step: "code" } };
 }
 
 function CodeStep({
@@ -100,15 +211,22 @@ function CodeStep({
   action,
   callbackUrl,
   trustDays,
+  factors,
 }: {
   state: LoginState;
   action: (f: FormData) => void;
   callbackUrl: string;
   trustDays: number | null;
+  factors: Factors;
 }) {
-  const [method, setMethod] = useState<"totp" | "recovery">("totp");
-  // Every error of this step is about the code just entered: shown at, and tied to, the field.
+  const offered = (m: Method) => (m === "security_key" ? factors.keys : m === "totp" ? factors.totp : true);
+  const [chosen, setMethod] = useState<Method>(factors.keys ? "security_key" : "totp");
+  const method: Method = offered(chosen) ? chosen : factors.totp ? "totp" : "recovery";
+  // Every error of this step is about the proof just sent: shown at, and tied to, the field (or the key's button).
   const errors = state.status === "error" ? (state.fieldErrors?.code ?? [state.message]) : undefined;
+  const trustable = method !== "recovery" && trustDays !== null;
+  // Every other way to finish, one click away.
+  const others = (["security_key", "totp", "recovery"] as const).filter((m) => m !== method && offered(m));
   return (
     <div className="flex flex-col gap-4">
       <h1 className="text-xl font-semibold">Two-factor authentication</h1>
@@ -116,7 +234,9 @@ function CodeStep({
         <input type="hidden" name="step" value="code" />
         <input type="hidden" name="method" value={method} />
         <input type="hidden" name="callbackUrl" value={callbackUrl} />
-        {method === "totp" ? (
+        {method === "security_key" ? (
+          <KeyPrompt errors={errors} />
+        ) : method === "totp" ? (
           <AuthenticationCodeField errors={errors} hint="Open your authenticator app and enter the 6-digit code." />
         ) : (
           <Field
@@ -132,26 +252,54 @@ function CodeStep({
             hint="Each recovery code can be used once."
           />
         )}
-        {method === "totp" && trustDays !== null ? (
-          <Checkbox label="Trust this browser" name="trust" aria-describedby="trust-hint" />
-        ) : null}
-        {method === "totp" && trustDays !== null ? (
+        {trustable ? <Checkbox label="Trust this browser" name="trust" aria-describedby="trust-hint" /> : null}
+        {trustable ? (
           <p id="trust-hint" className="-mt-3 pl-6 text-xs text-slate-600 dark:text-slate-400">
-            Skip the code on this browser for {trustDays} {trustDays === 1 ? "day" : "days"}. Only on a device you alone use.
+            Skip this step on this browser for {trustDays} {trustDays === 1 ? "day" : "days"}. Only on a device you alone use.
           </p>
         ) : null}
-        <SubmitButton>Verify</SubmitButton>
+        {method === "security_key" ? (
+          <SubmitButton aria-describedby={errors ? "key-error" : undefined}>Use security key</SubmitButton>
+        ) : (
+          <SubmitButton>Verify</SubmitButton>
+        )}
       </form>
-      <div className="flex items-center justify-between text-sm">
-        <Button variant="ghost" className="px-0" onClick={() => setMethod(method === "totp" ? "recovery" : "totp")}>
-          {method === "totp" ? "Use a recovery code" : "Use an authentication code"}
-        </Button>
+      <div className="flex flex-wrap items-center justify-between gap-x-4 text-sm">
+        <div className="flex flex-wrap gap-x-4">
+          {others.map((other) => (
+            <Button key={other} variant="ghost" className="px-0" onClick={() => setMethod(other)}>
+              {SWITCH_LABELS[other](method)}
+            </Button>
+          ))}
+        </div>
         <form action={cancelSignInAction}>
           <SubmitButton variant="subtle" className="px-0">
             Cancel
           </SubmitButton>
         </form>
       </div>
+    </div>
+  );
+}
+
+/** The switch to each method; from a recovery code back to the app it is the manual's "Use an authentication code". */
+const SWITCH_LABELS: Record<Method, (from: Method) => string> = {
+  security_key: () => "Use security key",
+  totp: (from) => (from === "security_key" ? "Authentication code" : "Use an authentication code"),
+  recovery: () => "Use a recovery code",
+};
+
+function KeyPrompt({ errors }: { errors: string[] | undefined }) {
+  return (
+    <div className="flex flex-col gap-2 text-sm">
+      <p className="text-slate-700 dark:text-slate-300">
+        Use your security key or passkey: touch the key, or follow your browser&apos;s prompt.
+      </p>
+      {errors ? (
+        <p id="key-error" role="alert" className="text-red-700 dark:text-red-400">
+          {errors[0]}
+        </p>
+      ) : null}
     </div>
   );
 }

@@ -1,16 +1,28 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
-import { findChallenge } from "@/lib/auth/challenge";
+import { findChallenge, type ChallengePurpose } from "@/lib/auth/challenge";
 import { readChallengeCookie } from "@/lib/auth/challenge-cookie";
 import { currentUser } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { getSettings } from "@/lib/settings";
+import { factorsOf, type Factors } from "@/lib/two-factor/factors";
 import { Logo } from "@/components/ui/logo";
 import { Notice } from "@/components/ui/notice";
 import { safeCallbackPath } from "@/lib/validation/callback-url";
 import { LoginFlow } from "./login-flow";
 
 export const metadata: Metadata = { title: "Sign in" };
+
+const NO_FACTORS: Factors = { totp: true, keys: false };
+
+/**
+ * The step a reload lands on. An "enrolled" challenge lost its recovery codes with the
+ * page (they are shown once); 2FA is on now, so a code from the new app finishes it.
+ */
+function stepOf(purpose: ChallengePurpose | undefined): "password" | "code" | "enroll" {
+  if (!purpose) return "password";
+  return purpose === "enroll" ? "enroll" : "code";
+}
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
   const params = await searchParams;
@@ -20,6 +32,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const db = await getDb();
   const [challenge, settings] = await Promise.all([token ? findChallenge(db, token) : null, getSettings(db)]);
   const trustDays = settings.trustBrowserEnabled ? settings.trustBrowserDays : null;
+  const factors = challenge?.purpose === "sign_in" ? await factorsOf(db, challenge.userId) : NO_FACTORS;
   return (
     <main className="flex min-h-screen items-center justify-center px-4 py-12">
       <div className="w-full max-w-sm">
@@ -36,7 +49,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
             Administrator created. Sign in to continue.
           </Notice>
         ) : null}
-        <LoginFlow initialStep={challenge ? (challenge.purpose === "enroll" ? "enroll" : "code") : "password"} callbackUrl={callbackUrl} trustDays={trustDays} />
+        <LoginFlow initialStep={stepOf(challenge?.purpose)} initialFactors={factors} callbackUrl={callbackUrl} trustDays={trustDays} passkeys={settings.passkeySignInEnabled} />
       </div>
     </main>
   );

@@ -7,7 +7,7 @@ import type { StepAnswer } from "./steps";
  * the answer. A network failure or an answer that is not ours becomes a
  * message on the form, never an exception.
  */
-export async function postStep(step: "password" | "code", form: FormData): Promise<StepAnswer> {
+export async function postStep(step: "password" | "code" | "passkey", form: FormData): Promise<StepAnswer> {
   const fields = Object.fromEntries([...form].filter((entry): entry is [string, string] => typeof entry[1] === "string"));
   try {
     const response = await fetch(`/login/${step}`, {
@@ -22,5 +22,5 @@ export async function postStep(step: "password" | "code", form: FormData): Promi
   } catch {
     // fall through: offline, or an answer from something other than the app (a proxy's error page)
   }
-  return { status: "error", message: MESSAGES.unreachable, step };
+  return { status: "error", message: MESSAGES.unreachable, step: step === "passkey" ? "password" : step };
 }

@@ -9,7 +9,7 @@ import { MESSAGES, type FormState, INVALID_REQUEST } from "@/lib/validation/mess
 /** First run: the setup token proves the caller saw the server's log; it creates the first administrator. */
 export async function createAdministratorAction(_prev: FormState, formData: FormData): Promise<FormState> {
   if (!(formData instanceof FormData)) return INVALID_REQUEST;
-  const parsed = setupSchema.safeParse({
+  const parsed = await setupSchema.safeParseAsync({
     token: formData.get("token") ?? undefined,
     name: formData.get("name") ?? undefined,
     email: formData.get("email") ?? undefined,

@@ -4,6 +4,7 @@ import { Logo } from "@/components/ui/logo";
 import { getDb } from "@/lib/db";
 import { isSetupPending } from "@/lib/setup";
 import { MESSAGES } from "@/lib/validation/messages";
+import { passwordMinLength } from "@/lib/validation/password-policy";
 import { SetupForm } from "./setup-form";
 
 export const metadata: Metadata = { title: "Set up" };
@@ -20,7 +21,7 @@ export default async function SetupPage({ searchParams }: { searchParams: Promis
         <Card>
           <h1 className="mb-4 text-xl font-semibold">Create the administrator</h1>
           {valid ? (
-            <SetupForm token={token} />
+            <SetupForm token={token} passwordMinLength={passwordMinLength()} />
           ) : (
             <p className="text-sm text-slate-700 dark:text-slate-300">
               {MESSAGES.setupTokenInvalid} Restart the server with an empty database to get a new link, or use{" "}

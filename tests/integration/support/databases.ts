@@ -5,7 +5,7 @@ import path from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, inject } from "vitest";
 import { openDatabase, type Database, type DatabaseHandle } from "@/db";
-import { useDatabaseHandle } from "@/lib/db";
+import { installDatabaseHandle } from "@/lib/db";
 
 export type Driver = DatabaseHandle["driver"];
 
@@ -29,7 +29,7 @@ export function useTestDatabase(driver: Driver): TestDatabase {
     opened = driver === "pglite" ? await openPgliteCopy() : await openPostgresDatabase();
     expect(opened.handle.driver).toBe(driver);
     await opened.handle.migrate();
-    useDatabaseHandle(opened.handle);
+    installDatabaseHandle(opened.handle);
   });
   afterAll(async () => {
     await opened?.dispose();

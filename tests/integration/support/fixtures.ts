@@ -1,10 +1,11 @@
-import { randomBytes, randomInt } from "node:crypto";
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { asc, eq, sql, type SQL } from "drizzle-orm";
 import { generateSync } from "otplib";
 import { expect } from "vitest";
 import type { Database } from "@/db";
 import { auditEvents, totpCredentials, users } from "@/db/schema";
 import type { RequestContext } from "@/lib/audit";
+import { confirmAdmin, type AdminSession } from "@/lib/admin/step-up";
 import { passwordStep } from "@/lib/auth/sign-in";
 import { confirmEnrollment, startEnrollment } from "@/lib/two-factor/enrollment";
 import { TOTP_PERIOD_SECONDS } from "@/lib/two-factor/totp";
@@ -45,6 +46,19 @@ export async function newUser(db: Database, options: { admin?: boolean } = {}): 
   const created = await createUser(db, input, null, CONTEXT);
   if (!created.ok) throw new Error(`createUser failed: ${created.error}`);
   return { id: created.id, name: input.name, email: input.email, password: PASSWORD };
+}
+
+/** A new session of `admin`, as a sign-in opens one (a fresh session id), that has not confirmed anything. */
+export function newSession(admin: { id: string }): AdminSession {
+  return { id: admin.id, sessionId: randomUUID() };
+}
+
+/** A new session of an admin without 2FA that has just confirmed with the password. */
+export async function confirmedSession(db: Database, admin: { id: string }): Promise<AdminSession> {
+  const session = newSession(admin);
+  const verdict = await confirmAdmin(db, session, PASSWORD, CONTEXT);
+  if (verdict !== "ok") throw new Error(`confirmAdmin failed: ${verdict}`);
+  return session;
 }
 
 /**

@@ -18,6 +18,8 @@ export default async function SettingsPage() {
         twoFactorEnabled={settings.twoFactorEnabled}
         trustBrowserEnabled={settings.trustBrowserEnabled}
         trustBrowserDays={settings.trustBrowserDays}
+        passkeySignInEnabled={settings.passkeySignInEnabled}
+        requireSecurityKeyForAdmins={settings.requireSecurityKeyForAdmins}
         requireTwoFactorFor={settings.requireTwoFactorFor}
         requireGraceDays={settings.requireGraceDays}
         enrolledUsers={enrolled}

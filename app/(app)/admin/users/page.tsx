@@ -11,13 +11,14 @@ import { tableClass, tableHeadClass, tableRowClass } from "@/components/ui/table
 import { requireAdmin } from "@/lib/auth/session";
 import { getDb } from "@/lib/db";
 import { countEnrolledUsers, searchUsers, type UserSearchResult, type UserSearchRow } from "@/lib/users";
+import { passwordMinLength } from "@/lib/validation/password-policy";
 import { parseUserSearch, USER_SEARCH_MAX_LENGTH, type UserSearch } from "@/lib/validation/user-search";
 import { AddUserDialog } from "./add-user-dialog";
 import { UserRowActions } from "./user-row-actions";
 
 export const metadata: Metadata = { title: "Users" };
 
-const FILTER_LABELS = { all: "All users", on: "Two-factor on", off: "Two-factor off", required: "Enrollment required" } as const;
+const FILTER_LABELS = { all: "All users", on: "Two-factor on", off: "Two-factor off", required: "Enrollment required", key: "Security key" } as const;
 
 export default async function UsersPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
   await requireAdmin();
@@ -31,7 +32,7 @@ export default async function UsersPage({ searchParams }: { searchParams: Promis
           <h1 className="text-2xl font-semibold">Users</h1>
           <p className="text-sm text-slate-600 dark:text-slate-400">{enrolled} with two-factor authentication</p>
         </div>
-        <AddUserDialog />
+        <AddUserDialog passwordMinLength={passwordMinLength()} />
       </div>
       <SearchForm action="/admin/users" role="search" className="flex flex-wrap items-end gap-3">
         <div className="flex w-full flex-col gap-1 text-sm sm:w-72">
@@ -91,7 +92,10 @@ function UsersTable({ rows }: { rows: UserSearchRow[] }) {
               <div className="break-all text-slate-600 dark:text-slate-400">{row.email}</div>
             </td>
             <td className="px-3 py-3 sm:px-4">
-              <TwoFactorBadge row={row} />
+              <div className="flex flex-wrap items-center gap-1">
+                <TwoFactorBadge row={row} />
+                <SecurityKeyBadge count={row.securityKeys} />
+              </div>
             </td>
             <td className="px-2 py-2 text-right sm:px-4">
               <UserRowActions userId={row.id} userName={row.name} />
@@ -107,6 +111,12 @@ function TwoFactorBadge({ row }: { row: UserSearchRow }) {
   if (row.twoFactorEnabled) return <Badge tone="success">Enabled</Badge>;
   if (row.twoFactorRequired) return <Badge tone="warning">Enrollment required</Badge>;
   return <Badge>Off</Badge>;
+}
+
+/** Beside the 2FA state, and only when there is one: most users have no key, and a column of "0 keys" says nothing. */
+function SecurityKeyBadge({ count }: { count: number }) {
+  if (count === 0) return null;
+  return <Badge>{count === 1 ? "1 key" : `${count} keys`}</Badge>;
 }
 
 function NoUsers({ search }: { search: UserSearch }) {

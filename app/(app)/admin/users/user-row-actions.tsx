@@ -21,11 +21,7 @@ export function UserRowActions({ userId, userName }: { userId: string; userName:
           </>
         }
       >
-        {(close) => (
-          <MenuItem close={close} onSelect={() => setEditing(true)}>
-            Edit
-          </MenuItem>
-        )}
+        <MenuItem onSelect={() => setEditing(true)}>Edit</MenuItem>
       </Menu>
       {editing ? <UserPropertiesDialog userId={userId} onClose={() => setEditing(false)} /> : null}
     </>

@@ -1,0 +1,1 @@
+ALTER TABLE "instance_settings" ADD COLUMN "passkey_sign_in_enabled" boolean DEFAULT false NOT NULL;

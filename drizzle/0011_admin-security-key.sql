@@ -1,0 +1,1 @@
+ALTER TABLE "instance_settings" ADD COLUMN "require_security_key_for_admins" boolean DEFAULT false NOT NULL;

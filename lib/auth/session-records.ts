@@ -1,0 +1,96 @@
+import "server-only";
+import { and, eq, gt, lt, sql, type SQL } from "drizzle-orm";
+import type { JWT } from "next-auth/jwt";
+import type { Executor } from "@/db";
+import { sessions, users } from "@/db/schema";
+import type { RequestContext } from "@/lib/audit";
+import { auditedContext } from "@/lib/audit";
+import { isValidSessionGrant } from "@/lib/auth/session-grant";
+import { sessionIdleMinutes } from "@/lib/env";
+
+/** NIST SP 800-63B-4 §2.2.3 (AAL2): re-authenticate at least every 12 hours, whatever the activity. */
+export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
+
+/**
+ * A session's row counts while it is within both limits: 12 hours since
+ * sign-in (`expiresAt`) and SESSION_IDLE_MINUTES since its last request.
+ * Both are judged by the database clock, the one clock all instances share.
+ */
+export function isLive(): SQL {
+  return and(gt(sessions.expiresAt, sql`now()`), gt(sessions.lastActiveAt, sql`now() - make_interval(mins => ${sessionIdleMinutes()})`))!;
+}
+
+/** …and it is active (listed, counted) while it also holds the user's current sessionVersion. */
+export function isActive(): SQL {
+  return and(isLive(), eq(sessions.sessionVersion, users.sessionVersion))!;
+}
+
+/** The row of a session being issued: only ever after the second step (the Credentials provider's authorize()). */
+export async function recordSession(
+  db: Executor,
+  session: { sid: string; userId: string; sessionVersion: number },
+  context: RequestContext,
+): Promise<void> {
+  await db.insert(sessions).values({
+    ...session,
+    ...auditedContext(context),
+    expiresAt: sql`now() + make_interval(secs => ${SESSION_MAX_AGE_SECONDS})`,
+  });
+}
+
+/** Sign out of one session: its row goes, so the cookie and every copy of it stop working. */
+export async function deleteSession(db: Executor, sid: string, userId: string): Promise<number> {
+  const removed = await db.delete(sessions).where(and(eq(sessions.sid, sid), eq(sessions.userId, userId))).returning({ sid: sessions.sid });
+  return removed.length;
+}
+
+/**
+ * The per-request check of a session JWT (the jwt callback): its claims, its
+ * age, then the user and this session's row in one statement. `grant` is the
+ * server-side grant of an `update` (lib/auth/session-grant.ts), which re-issues
+ * the session at the user's current version, only for this very session and
+ * only when that version is the one the grant names. Returns the token to
+ * keep, or null: signed out.
+ */
+export async function refreshSession(db: Executor, token: JWT, grant?: unknown): Promise<JWT | null> {
+  const { sub, sid, sv } = token;
+  const age = Math.floor(Date.now() / 1000) - Number(token.authTime);
+  if (!sub || typeof sid !== "string" || typeof sv !== "number" || !(age >= 0 && age < SESSION_MAX_AGE_SECONDS)) return null;
+  const [row] = await db
+    .select({
+      sessionVersion: users.sessionVersion,
+      name: users.name,
+      email: users.email,
+      role: users.role,
+      stale: sql<boolean>`${sessions.lastActiveAt} < now() - interval '1 minute'`,
+    })
+    .from(users)
+    .innerJoin(sessions, and(eq(sessions.sid, sid), eq(sessions.userId, users.id), isLive()))
+    .where(eq(users.id, sub));
+  // No row: signed out, idle too long, past 12 hours, or issued before session rows existed.
+  if (!row) return null;
+  let version = sv;
+  if (grant !== undefined && isValidSessionGrant(grant, sub, sid, row.sessionVersion)) {
+    await db.update(sessions).set({ sessionVersion: row.sessionVersion }).where(eq(sessions.sid, sid));
+    version = row.sessionVersion;
+  }
+  // Revocation: a bumped sessionVersion ends every older session at its next request.
+  if (row.sessionVersion !== version) return null;
+  if (row.stale) await touchSession(db, sid);
+  return { ...token, sv: version, name: row.name, email: row.email, role: row.role };
+}
+
+/**
+ * "Last active" is written at most once a minute per session, not on every
+ * request: a write per page view, prefetch and action would put a row lock, a
+ * WAL record and a dead tuple behind every read of the app, for a precision
+ * the idle timeout does not need. The timeout therefore has one-minute
+ * resolution (a session may end up to a minute before its exact idle time).
+ * The condition is in the UPDATE itself, so parallel requests write once.
+ */
+async function touchSession(db: Executor, sid: string): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ lastActiveAt: sql`now()` })
+    .where(and(eq(sessions.sid, sid), lt(sessions.lastActiveAt, sql`now() - interval '1 minute'`)));
+}
