@@ -64,7 +64,7 @@ export default defineConfig({
     },
     {
       name: server.name,
-      testIgnore: /(first-run|instance-switch|passkey-sign-in|trusted-browser|step-up\.security)\.spec\.ts/,
+      testIgnore: /(first-run|instance-switch|passkey-sign-in|admin-key-policy|trusted-browser|step-up\.security)\.spec\.ts/,
       dependencies: [`${server.name}-first-run`],
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },
@@ -92,11 +92,19 @@ export default defineConfig({
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },
     },
+    // Takes Administration from administrators without a key (ADMIN too) while it is on: alone, after it.
+    {
+      name: `${server.name}-admin-key-policy`,
+      testMatch: /admin-key-policy\.spec\.ts/,
+      dependencies: [`${server.name}-passkey`],
+      use: { baseURL: `http://localhost:${server.port}` },
+      metadata: { server: server.name },
+    },
     // Turns two-factor login off for a moment, too: after the instance switch, alone.
     {
       name: `${server.name}-step-up`,
       testMatch: /step-up\.security\.spec\.ts/,
-      dependencies: [`${server.name}-passkey`],
+      dependencies: [`${server.name}-admin-key-policy`],
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },
     },

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from "@playwright/test";
 import { expect, test } from "./fixtures/test";
-import { ADMIN, addUser, confirmWithPassword, newUser, openMySettings, signIn, signOut, type TestUser } from "./fixtures/app";
+import { ADMIN, addOnlySecurityKey, addUser, confirmWithPassword, newUser, signIn, signOut } from "./fixtures/app";
 import { addVirtualKey, type KeyKind, type VirtualKey } from "./fixtures/authenticator";
 import { expectNoAxeViolations } from "./fixtures/axe";
 
@@ -25,22 +25,6 @@ async function setPasskeySignIn(browser: Browser, baseURL: string, on: boolean):
   await context.close();
 }
 
-/** A user with only a key (the first turns 2FA on; its recovery codes are downloaded). */
-async function userWithKey(page: Page, user: TestUser): Promise<void> {
-  await signIn(page, user);
-  const dialog = await openMySettings(page);
-  const keys = dialog.getByRole("region", { name: "Security keys" });
-  await keys.getByRole("button", { name: "Add security key" }).click();
-  await keys.getByLabel("Password").fill(user.password);
-  await keys.getByRole("button", { name: "Confirm" }).click();
-  await keys.getByRole("button", { name: "Save" }).click();
-  const download = page.waitForEvent("download");
-  await keys.getByRole("button", { name: "Download" }).click();
-  await download;
-  await keys.getByRole("button", { name: "Continue" }).click();
-  await expect(dialog.getByText("Two-factor authentication is enabled with a security key.")).toBeVisible();
-}
-
 test("Sign in with a passkey: allowed by an administrator (confirmed), a passkey signs in with no password or code; off again, the button is gone", async ({ page, browser, baseURL }) => {
   test.setTimeout(240_000);
   const user = await addUser(browser, baseURL!, newUser("Passkey"));
@@ -53,7 +37,8 @@ test("Sign in with a passkey: allowed by an administrator (confirmed), a passkey
   // The passkey as last used: a copy signs with the next counter, and an older copy would be a cloned key (refused).
   let latest: Pick<VirtualKey, "exportCredentials"> = passkey;
   try {
-    await userWithKey(page, user);
+    await signIn(page, user);
+    await addOnlySecurityKey(page, user);
     const keys = page.getByRole("dialog", { name: "My Settings" }).getByRole("region", { name: "Security keys" });
     await expect(keys.getByTestId("security-key")).toContainText("signs in on its own (passkey)");
     await page.getByRole("dialog", { name: "My Settings" }).getByRole("button", { name: "Close" }).click();
@@ -114,7 +99,8 @@ test("a security key that is not a passkey (no resident credential) cannot sign 
   await setPasskeySignIn(browser, baseURL!, true);
   try {
     await addVirtualKey(page, { transport: "usb", hasResidentKey: false });
-    await userWithKey(page, user);
+    await signIn(page, user);
+    await addOnlySecurityKey(page, user);
     const keys = page.getByRole("dialog", { name: "My Settings" }).getByRole("region", { name: "Security keys" });
     await expect(keys.getByTestId("security-key")).not.toContainText("signs in on its own");
     await page.getByRole("dialog", { name: "My Settings" }).getByRole("button", { name: "Close" }).click();

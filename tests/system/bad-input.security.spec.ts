@@ -720,8 +720,9 @@ for (const driver of DRIVERS) {
           .record({
             csrfToken: fc.oneof({ weight: 3, arbitrary: fc.constant(csrf[who]!.token) }, maybe(bounded)),
             challenge: fc.oneof({ weight: 2, arbitrary: fc.constant(w.challenge) }, maybe(fieldValue)),
-            method: fc.oneof({ weight: 3, arbitrary: fc.constantFrom("totp", "recovery", "none", "enrolled", "trusted") }, maybe(fieldValue)),
+            method: fc.oneof({ weight: 3, arbitrary: fc.constantFrom("totp", "recovery", "none", "enrolled", "trusted", "security_key", "passkey") }, maybe(fieldValue)),
             code: fc.oneof(sixDigits, spacedDigits, maybe(fieldValue)),
+            assertion: maybe(fc.oneof(fc.json(), bounded)),
             trust: maybe(fc.constantFrom("on", "true")),
             trustToken: fc.oneof(fc.constant(w.adminTrustToken), maybe(fieldValue)), // another user's token
             // Mostly absent: Auth.js refuses a callbackUrl that is not a URL before authorize() runs.
@@ -810,21 +811,22 @@ for (const driver of DRIVERS) {
         sent: fields,
       });
       const signInEdges = (who: Who): RouteCall[] => [
+        // First of all: a forged or key finish drawn later spends the live challenge (audited), and then no code is judged.
+        ...(who === SIGN_IN[0] ? [wrongCodeAtCallback(who)] : []),
         signInCall("password", { email: USER.email, password: "not-the-password-1" }),
         signInCall("password", { email: USER.email, password: "not-the-password-1" }, "https://evil.example"),
         ...(who === "pending"
           ? [
-              // First, while the pending challenge is live: a forged finish drawn later spends it.
-              wrongCodeAtCallback(),
+              wrongCodeAtCallback(who),
               signInCall("code", { method: "totp", code: "000000" }),
               signInCall("code", { method: "recovery", code: "abcd-efgh-jkmn-pqrs" }),
             ]
           : []),
       ];
       /** Auth.js's credentials callback as the login page posts it, with a code that is surely wrong: the proof of depth below. */
-      function wrongCodeAtCallback(): RouteCall {
+      function wrongCodeAtCallback(who: Who): RouteCall {
         const live = liveCodes(w);
-        const fields = { csrfToken: csrf.pending!.token, challenge: w.challenge, method: "totp", code: ["000000", "111111", "222222", "333333"].find((c) => !live.has(c))! };
+        const fields = { csrfToken: csrf[who]!.token, challenge: w.challenge, method: "totp", code: ["000000", "111111", "222222", "333333"].find((c) => !live.has(c))! };
         return { label: "POST callback/credentials", target: "/api/auth/callback/credentials", init: encode(fields, "form"), sent: fields };
       }
 
