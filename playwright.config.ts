@@ -30,6 +30,17 @@ const launchOptions = existsSync(SYSTEM_CHROMIUM)
     }
   : {};
 
+// The specs of the projects below that run one at a time after the shared ones.
+const CHAINED = /(first-run|instance-switch|passkey-sign-in|admin-key-policy|trusted-browser|step-up\.security)\.spec\.ts/;
+/**
+ * With two servers (DATABASE_URL set, as in CI), specs whose subject is not the database run on one of them only:
+ * the pages' look, keyboard and axe checks on PGlite (the default), and the HTTP replays of attacks whose
+ * in-process versions run on both drivers (tests/integration) on PostgreSQL. The manual's journeys, security keys,
+ * passkeys, lockout and racing second steps run on both. With one server, everything runs on it.
+ */
+const ON_FIRST_SERVER_ONLY = /(look-and-feel|keyboard|accessibility|accessibility-admin|code-field|security-headers\.security|framework-holes\.security)\.spec\.ts/;
+const ON_LAST_SERVER_ONLY = /(security-keys-attacks|sessions|privilege|skip-second-step|known-device)\.security\.spec\.ts|(administration|sessions-list)\.spec\.ts/;
+
 export default defineConfig({
   testDir: "./tests/e2e",
   outputDir: "./test-results/e2e",
@@ -55,7 +66,7 @@ export default defineConfig({
     gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
   })),
   projects: [
-    ...servers.flatMap((server): Project[] => [
+    ...servers.flatMap((server, index): Project[] => [
     {
       name: `${server.name}-first-run`,
       testMatch: /first-run\.spec\.ts/,
@@ -64,7 +75,7 @@ export default defineConfig({
     },
     {
       name: server.name,
-      testIgnore: /(first-run|instance-switch|passkey-sign-in|admin-key-policy|trusted-browser|step-up\.security)\.spec\.ts/,
+      testIgnore: [CHAINED, ...(index > 0 ? [ON_FIRST_SERVER_ONLY] : []), ...(index < servers.length - 1 ? [ON_LAST_SERVER_ONLY] : [])],
       dependencies: [`${server.name}-first-run`],
       use: { baseURL: `http://localhost:${server.port}` },
       metadata: { server: server.name },

@@ -8,7 +8,7 @@ import type { FormState } from "@/lib/validation/messages";
 /**
  * My Settings' confirmation of a change to the user's own sign-in (a key
  * added or removed; Disable or new codes with keys only): Authentication
- * code, Password without 2FA, or Use security key → Confirm, for this
+ * code, Password without 2FA, or a security key → Confirm, for this
  * session; then what was asked for goes on (`onConfirmed`).
  */
 export function ConfirmOwnChange({ method, onConfirmed, onCancel }: { method: StepUpMethod; onConfirmed: () => Promise<void>; onCancel: () => void }) {

@@ -1,11 +1,11 @@
 import "server-only";
 import { and, eq, gt, sql } from "drizzle-orm";
 import type { Database, Executor } from "@/db";
-import { stepUpConfirmations, totpCredentials, users } from "@/db/schema";
+import { stepUpConfirmations } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { verifyOwnPassword } from "@/lib/auth/password-attempts";
 import { verifyCurrentCode } from "@/lib/two-factor/current-code";
-import { hasSecurityKeySql } from "@/lib/two-factor/factors";
+import { factorsOf } from "@/lib/two-factor/factors";
 
 /** An admin who confirmed within this window, in this same session, is not asked again. */
 export const STEP_UP_WINDOW_SECONDS = 5 * 60;
@@ -24,13 +24,9 @@ export type ConfirmationRequired = { ok: false; error: "confirmation_required"; 
 
 /** How this user confirms: a current code when they have the app, a security key when they have only keys, else their password. */
 export async function stepUpMethod(db: Executor, userId: string): Promise<StepUpMethod> {
-  const [row] = await db
-    .select({ enabledAt: totpCredentials.enabledAt, hasKey: hasSecurityKeySql(users.id) })
-    .from(users)
-    .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
-    .where(eq(users.id, userId));
-  if (row?.enabledAt) return "code";
-  return row?.hasKey ? "key" : "password";
+  const factors = await factorsOf(db, userId);
+  if (factors.totp) return "code";
+  return factors.keys ? "key" : "password";
 }
 
 /**

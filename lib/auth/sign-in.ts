@@ -36,7 +36,7 @@ function failureCounter(userId: string, knownDevice: string | undefined): Failur
 
 export type PasswordStepResult =
   | { ok: false }
-  | { ok: true; userId: string; challenge: string; secondFactorDue: boolean; enrollmentDue: boolean; knownDevice: string };
+  | { ok: true; userId: string; challenge: string; secondFactorDue: boolean; enrollmentDue: boolean; factors: Factors; knownDevice: string };
 
 /**
  * Step 1. Checks the password and, when right, opens a 5-minute challenge for
@@ -82,7 +82,8 @@ export async function passwordStep(
   }
   await Promise.all([clearFailures(db, counter), context.ip ? releaseAttempt(db, ipLimit(context.ip)) : null]);
   // No settings row before the first settings read ever: read (and create) it then.
-  const requirement = requirementOf(user.settings ?? (await getSettings(db)), { ...user, factors: { totp: !!user.enabledAt, keys: user.hasKey } });
+  const factors: Factors = { totp: !!user.enabledAt, keys: user.hasKey };
+  const requirement = requirementOf(user.settings ?? (await getSettings(db)), { ...user, factors });
   // Only while the account is as the password was checked against: a change meanwhile (a new password) wins.
   const challenge = await createChallenge(db, user.id, requirement === "enroll" ? "enroll" : "sign_in", user);
   if (!challenge) return { ok: false };
@@ -92,6 +93,8 @@ export async function passwordStep(
     challenge,
     secondFactorDue: requirement === "code",
     enrollmentDue: requirement === "enroll",
+    // What the code step offers, read with the password's query: no second query for it.
+    factors,
     knownDevice: knownDeviceCookie(user.id, input.knownDevice),
   };
 }

@@ -2,12 +2,12 @@ import "server-only";
 import { cache } from "react";
 import { and, count, eq, isNull } from "drizzle-orm";
 import type { Database } from "@/db";
-import { recoveryCodes, totpCredentials, users } from "@/db/schema";
+import { recoveryCodes } from "@/db/schema";
 import { requireConfirmation, type AdminSession, type ConfirmationRequired } from "@/lib/admin/step-up";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { notifyRecoveryCodesRegenerated, notifyTwoFactorDisabled } from "@/lib/notifications/notify";
 import { getSettings } from "@/lib/settings";
-import { hasSecurityKeySql } from "@/lib/two-factor/factors";
+import { factorsOf, hasAnyFactor } from "@/lib/two-factor/factors";
 import { policyStatus } from "@/lib/two-factor/policy";
 import { verifyCurrentCode, type CurrentCodeResult } from "@/lib/two-factor/current-code";
 import { endSessions, removeTwoFactor, replaceRecoveryCodes } from "@/lib/two-factor/enrollment";
@@ -27,20 +27,16 @@ export type TwoFactorStatus = {
 
 /** What My Settings shows. Nothing secret. Cached per request: the layout and the home page both ask. */
 export const twoFactorStatus = cache(async (db: Database, userId: string, role: "admin" | "user"): Promise<TwoFactorStatus> => {
-  const [settings, [credential], [codes]] = await Promise.all([
+  const [settings, factors, [codes]] = await Promise.all([
     getSettings(db),
-    db
-      .select({ enabledAt: totpCredentials.enabledAt, hasKey: hasSecurityKeySql(users.id) })
-      .from(users)
-      .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
-      .where(eq(users.id, userId)),
+    factorsOf(db, userId),
     db
       .select({ left: count() })
       .from(recoveryCodes)
       .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt))),
   ]);
-  const totp = !!credential?.enabledAt;
-  const enabled = totp || !!credential?.hasKey;
+  const totp = factors.totp;
+  const enabled = hasAnyFactor(factors);
   const policy = enabled ? null : policyStatus(settings, role);
   return {
     instanceEnabled: settings.twoFactorEnabled,

@@ -20,7 +20,7 @@ async function setPolicy(page: Page, on: boolean): Promise<void> {
   await page.getByRole("button", { name: "Save" }).click();
   const confirm = page.getByRole("dialog", { name: "Confirm the change" });
   await expect(page.getByText("Saved.").or(confirm)).toBeVisible();
-  if (await confirm.isVisible()) await confirm.getByRole("button", { name: "Use security key" }).click();
+  if (await confirm.isVisible()) await confirm.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByText("Saved.")).toBeVisible();
   await page.reload();
   await expect(page.getByLabel(POLICY)).toBeChecked({ checked: on });

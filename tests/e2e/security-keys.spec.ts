@@ -186,9 +186,9 @@ test("a key alone: added without an app (the password confirms), it turns 2FA on
   dialog = await openMySettings(page);
   await dialog.getByRole("button", { name: "Disable" }).click();
   await dialog.getByRole("button", { name: "Disable" }).click();
-  await expect(dialog.getByText("Confirm this change with your security key.")).toBeVisible();
+  await expect(dialog.getByText("Confirm this change with your security key")).toBeVisible();
   await expectNoAxeViolations(page, "My Settings, confirm with a security key");
-  await dialog.getByRole("button", { name: "Use security key" }).click();
+  await dialog.getByRole("button", { name: "Confirm" }).click();
   await expect(dialog.getByText("Two-factor authentication is disabled.")).toBeVisible();
   await expect(dialog.getByRole("region", { name: "Security keys" }).getByTestId("security-key")).toHaveCount(0);
   await dialog.getByRole("button", { name: "Close" }).click();

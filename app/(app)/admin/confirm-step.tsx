@@ -89,7 +89,7 @@ function KeyConfirmStep({ state, action, onCancel }: Omit<Confirmation, "method"
       className="flex flex-col gap-4"
       noValidate
     >
-      <p className="text-sm">Confirm this change with your security key.</p>
+      <p className="text-sm">Confirm this change with your security key: select Confirm, then touch or unlock your key.</p>
       {message ? (
         <p role="alert" className="text-sm text-red-700 dark:text-red-400">
           {message}
@@ -99,7 +99,8 @@ function KeyConfirmStep({ state, action, onCancel }: Omit<Confirmation, "method"
         <Button variant="secondary" onClick={onCancel}>
           Cancel
         </Button>
-        <SubmitButton>Use security key</SubmitButton>
+        {/* Confirm, as with a code or a password (ui-contract.md, "Confirmations"): the key's prompt follows. */}
+        <SubmitButton>Confirm</SubmitButton>
       </div>
     </form>
   );

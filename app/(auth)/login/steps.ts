@@ -5,7 +5,6 @@ import { readKnownDeviceCookie, setKnownDeviceCookie } from "@/lib/auth/known-de
 import { readTrustCookie } from "@/lib/auth/trust-cookie";
 import type { SecondStepMethod } from "@/lib/auth/second-step";
 import { getDb } from "@/lib/db";
-import { factorsOf } from "@/lib/two-factor/factors";
 import type { RequestContext } from "@/lib/audit";
 import { safeCallbackPath } from "@/lib/validation/callback-url";
 import { fieldErrors, passwordStepSchema, recoveryStepSchema, totpStepSchema } from "@/lib/validation/forms";
@@ -45,7 +44,7 @@ export async function passwordStepAnswer(body: Record<string, unknown>, context:
   }
   if (result.secondFactorDue) {
     await setChallengeCookie(result.challenge);
-    return { status: "idle", step: "code", factors: await factorsOf(await getDb(), result.userId) };
+    return { status: "idle", step: "code", factors: result.factors };
   }
   return (await finishSignIn(result.challenge, "none", "")) ?? signedIn;
 }
