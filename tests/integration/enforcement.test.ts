@@ -22,7 +22,7 @@ describe.each(testDrivers())("enforcement policy on %s", (driver) => {
     expect(await step(admin)).toMatchObject({ ok: true, enrollmentDue: true, secondFactorDue: false });
     expect(await step(user)).toMatchObject({ ok: true, enrollmentDue: false, secondFactorDue: false });
     const enrolled = await enrolledUser(t.db);
-    expect(await step(enrolled)).toMatchObject({ ok: true, secondFactorDue: true, enrollmentDue: false });
+    expect(await step(enrolled)).toMatchObject({ ok: true, secondFactorDue: true, enrollmentDue: false, factors: { totp: true, keys: false } });
   });
 
   it("during the grace period users see the days left and sign in as before", async () => {

@@ -245,7 +245,7 @@ describe.each(testDrivers())("red team (passkey sign-in, key-only users) on %s",
     const user = await newUser(t.db);
     await addKey(t.db, user);
     const step = await passwordStep(t.db, { email: user.email, password: PASSWORD }, CONTEXT);
-    expect(step).toMatchObject({ ok: true, secondFactorDue: true, enrollmentDue: false });
+    expect(step).toMatchObject({ ok: true, secondFactorDue: true, enrollmentDue: false, factors: { totp: false, keys: true } });
     if (!step.ok) return;
     expect(await startSignInEnrollment(t.db, step.challenge)).toMatchObject({ ok: false });
     expect(answerOf(await completeSignIn(t.db, { challenge: step.challenge, method: "enrolled", code: "" }, CONTEXT))).not.toBe("ok");

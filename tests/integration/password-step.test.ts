@@ -30,6 +30,7 @@ describe.each(testDrivers())("password step on %s", (driver) => {
       challenge: expect.any(String),
       secondFactorDue: false,
       enrollmentDue: false,
+      factors: { totp: false, keys: false },
       knownDevice: expect.stringMatching(new RegExp(`^v1\\.${user.id}\\.`)),
     });
     const challenge = (result as { challenge: string }).challenge;
