@@ -1,4 +1,5 @@
 "use client";
+import { listClass, listItemClass } from "@/components/ui/list-class";
 import { useCallback, useEffect, useState } from "react";
 import { ActionButton, Button, SubmitButton } from "@/components/ui/button";
 import { Field } from "@/components/ui/field";
@@ -136,7 +137,7 @@ export function SecurityKeys({ firstFactor, passkeySignIn, onTwoFactorOn }: { fi
         />
       ) : null}
       {items.length > 0 ? (
-        <ul className="divide-y divide-slate-100 rounded-md border border-slate-200 text-sm dark:divide-slate-800 dark:border-slate-700">
+        <ul className={listClass}>
           {items.map((key) => (
             <KeyRow key={key.id} item={key} alone={passkeySignIn && key.passkey} busy={flow.kind !== "list"} onRemove={() => remove(key)} onRenamed={done} />
           ))}
@@ -168,7 +169,7 @@ function KeyRow({ item, alone, busy, onRemove, onRenamed }: { item: SecurityKeyI
     );
   }
   return (
-    <li data-testid="security-key" className="flex flex-wrap items-center justify-between gap-2 px-3 py-2">
+    <li data-testid="security-key" className={listItemClass}>
       <span className="min-w-0">
         <span className="font-medium break-words">{item.name}</span>
         <span className="ml-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-800 dark:bg-slate-800 dark:text-slate-200">

@@ -1,4 +1,5 @@
 "use client";
+import { listClass, listItemClass } from "@/components/ui/list-class";
 import { ActionButton } from "@/components/ui/button";
 import { Notice } from "@/components/ui/notice";
 import { useManagedList } from "@/components/two-factor/use-managed-list";
@@ -20,9 +21,9 @@ export function Sessions() {
           {notice.message}
         </Notice>
       ) : null}
-      <ul className="divide-y divide-slate-100 rounded-md border border-slate-200 text-sm dark:divide-slate-800 dark:border-slate-700">
+      <ul className={listClass}>
         {items.map((item) => (
-          <li key={item.sid} data-testid="session" className="flex flex-wrap items-center justify-between gap-2 px-3 py-2">
+          <li key={item.sid} data-testid="session" className={listItemClass}>
             <span className="min-w-0">
               <span className="font-medium">{item.browser}</span>
               {item.current ? (

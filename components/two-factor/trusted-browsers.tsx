@@ -1,4 +1,5 @@
 "use client";
+import { listClass, listItemClass } from "@/components/ui/list-class";
 import { ActionButton } from "@/components/ui/button";
 import { Notice } from "@/components/ui/notice";
 import { useManagedList } from "@/components/two-factor/use-managed-list";
@@ -31,9 +32,9 @@ export function TrustedBrowsers() {
           {notice.message}
         </Notice>
       ) : null}
-      <ul className="divide-y divide-slate-100 rounded-md border border-slate-200 text-sm dark:divide-slate-800 dark:border-slate-700">
+      <ul className={listClass}>
         {items.map((item) => (
-          <li key={item.id} className="flex flex-wrap items-center justify-between gap-2 px-3 py-2">
+          <li key={item.id} className={listItemClass}>
             <span>
               <span className="font-medium">{item.description}</span>
               <span className="block text-xs text-slate-600 dark:text-slate-400">
