@@ -106,6 +106,24 @@ export function sessionIdleMinutes(): number {
   return Number(value);
 }
 
+// Audit events older than this are deleted by the hourly sweep (lib/maintenance.ts). 400 days: a
+// year of history plus a margin for the yearly review that compares one year with the one before.
+const DEFAULT_AUDIT_RETENTION_DAYS = 400;
+const MAX_AUDIT_RETENTION_DAYS = 36_500;
+const AUDIT_RETENTION_PROBLEM = `AUDIT_RETENTION_DAYS must be a whole number of days from 1 to ${MAX_AUDIT_RETENTION_DAYS}, or 0 to keep the audit log forever; the default is ${DEFAULT_AUDIT_RETENTION_DAYS}.`;
+
+/**
+ * AUDIT_RETENTION_DAYS: how long the audit log keeps an event; null (0) keeps
+ * every event. Read on every call, so a test may switch it; checked at start
+ * by environmentProblems().
+ */
+export function auditRetentionDays(): number | null {
+  const value = process.env.AUDIT_RETENTION_DAYS?.trim();
+  if (!value) return DEFAULT_AUDIT_RETENTION_DAYS;
+  if (!isIntegerIn(value, 0, MAX_AUDIT_RETENTION_DAYS)) throw new Error(AUDIT_RETENTION_PROBLEM);
+  return Number(value) || null;
+}
+
 /**
  * Checks every setting the app reads from the environment, before anything
  * uses one, and names each problem: a deployment that is wrong in three ways
@@ -143,6 +161,8 @@ export function environmentProblems(env: NodeJS.ProcessEnv = process.env): strin
   if (hops === null) problems.push(TRUST_PROXY_PROBLEM);
   const idle = set("SESSION_IDLE_MINUTES");
   if (idle && !isIntegerIn(idle, 1, MAX_SESSION_IDLE_MINUTES)) problems.push(SESSION_IDLE_PROBLEM);
+  const retention = set("AUDIT_RETENTION_DAYS");
+  if (retention && !isIntegerIn(retention, 0, MAX_AUDIT_RETENTION_DAYS)) problems.push(AUDIT_RETENTION_PROBLEM);
   for (const name of ["AUTH_URL", "APP_URL"]) {
     const value = set(name);
     if (value && !/^https?:\/\/[^/]/i.test(value)) problems.push(`${name} must be the site's address, e.g. https://signin.example.com`);

@@ -1,9 +1,10 @@
 import "server-only";
-import { lt, not, sql } from "drizzle-orm";
+import { inArray, lt, not, sql } from "drizzle-orm";
 import type { Executor } from "@/db";
-import { rateLimits, sessions, signInChallenges, stepUpConfirmations, trustedBrowsers, webauthnChallenges } from "@/db/schema";
+import { auditEvents, rateLimits, sessions, signInChallenges, stepUpConfirmations, trustedBrowsers, webauthnChallenges } from "@/db/schema";
 import { STEP_UP_WINDOW_SECONDS } from "@/lib/admin/step-up";
 import { isLive } from "@/lib/auth/session-records";
+import { auditRetentionDays } from "@/lib/env";
 
 // Longer than any rate-limit window (the longest is an hour), so no live counter is lost.
 const RATE_LIMIT_KEEP = sql`now() - interval '1 day'`;
@@ -15,7 +16,8 @@ const RATE_LIMIT_KEEP = sql`now() - interval '1 day'`;
  * closed long ago. (Rows of sessions a version bump ended go with their idle
  * limit: deleting them at once could race the re-grant of the session that
  * made the change.) Idempotent and safe to run from every instance at once.
- * The audit log is kept: how long is the operator's decision.
+ * Audit events go once they are older than AUDIT_RETENTION_DAYS (400 by
+ * default; 0 keeps them all).
  */
 export async function sweepExpired(db: Executor): Promise<Record<string, number>> {
   const count = async (rows: Promise<unknown[]>) => (await rows).length;
@@ -31,5 +33,25 @@ export async function sweepExpired(db: Executor): Promise<Record<string, number>
         .returning({ id: stepUpConfirmations.sessionId }),
     ),
     rateLimits: await count(db.delete(rateLimits).where(lt(rateLimits.windowStartedAt, RATE_LIMIT_KEEP)).returning({ key: rateLimits.key })),
+    auditEvents: await sweepAuditEvents(db),
   };
+}
+
+// Per statement: the first sweep after the retention is lowered (or of a log that predates it) may have
+// millions of rows to delete; in batches, no statement holds its locks or its transaction for long, and
+// the embedded database's single connection answers sign-ins between them.
+const AUDIT_SWEEP_BATCH = 5_000;
+
+async function sweepAuditEvents(db: Executor): Promise<number> {
+  const days = auditRetentionDays();
+  if (days === null) return 0;
+  const cutoff = sql`now() - make_interval(days => ${days})`;
+  let deleted = 0;
+  for (;;) {
+    // Oldest first through audit_events_at_idx, so each batch reads only rows it deletes.
+    const batch = db.select({ id: auditEvents.id }).from(auditEvents).where(lt(auditEvents.at, cutoff)).orderBy(auditEvents.at).limit(AUDIT_SWEEP_BATCH);
+    const rows = await db.delete(auditEvents).where(inArray(auditEvents.id, batch)).returning({ id: auditEvents.id });
+    deleted += rows.length;
+    if (rows.length < AUDIT_SWEEP_BATCH) return deleted;
+  }
 }

@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { rateLimits, sessions, signInChallenges, trustedBrowsers } from "@/db/schema";
+import { auditEvents, rateLimits, sessions, signInChallenges, trustedBrowsers } from "@/db/schema";
 import { sweepExpired } from "@/lib/maintenance";
 import { testDrivers, useTestDatabase } from "./support/databases";
 import { newUser } from "./support/fixtures";
@@ -38,5 +38,37 @@ describe.each(testDrivers())("the hourly sweep on %s", (driver) => {
     const keys = (await t.db.select().from(rateLimits)).map((r) => r.key);
     expect(keys).toContain(`live:${user.id}`);
     expect(keys).not.toContain(`old:${user.id}`);
+  });
+
+  it("deletes audit events older than AUDIT_RETENTION_DAYS (400 by default), in batches, and keeps them all with 0", async () => {
+    const user = await newUser(t.db);
+    const before = process.env.AUDIT_RETENTION_DAYS;
+    const daysAgo = (days: number) => sql`now() - make_interval(days => ${days})`;
+    const events = async () => (await t.db.select({ event: auditEvents.event }).from(auditEvents).where(eq(auditEvents.targetUserId, user.id))).map((r) => r.event).filter((e) => ["old", "kept", "recent"].includes(e)).sort();
+    try {
+      // More old events than one batch (5 000), so the sweep has to come back for the rest.
+      await t.db.execute(sql`
+        insert into audit_events (event, target_user_id, at)
+        select 'old', ${user.id}, now() - interval '401 days' - make_interval(secs => g) from generate_series(1, 5003) as g`);
+      await t.db.insert(auditEvents).values([
+        { event: "kept", targetUserId: user.id, at: daysAgo(399) },
+        { event: "recent", targetUserId: user.id, at: daysAgo(10) },
+      ]);
+
+      process.env.AUDIT_RETENTION_DAYS = "0";
+      expect((await sweepExpired(t.db)).auditEvents).toBe(0);
+      expect(await events()).toHaveLength(5005);
+
+      delete process.env.AUDIT_RETENTION_DAYS;
+      expect((await sweepExpired(t.db)).auditEvents).toBe(5003);
+      expect(await events()).toEqual(["kept", "recent"]);
+
+      process.env.AUDIT_RETENTION_DAYS = "30";
+      expect((await sweepExpired(t.db)).auditEvents).toBe(1);
+      expect(await events()).toEqual(["recent"]);
+    } finally {
+      if (before === undefined) delete process.env.AUDIT_RETENTION_DAYS;
+      else process.env.AUDIT_RETENTION_DAYS = before;
+    }
   });
 });

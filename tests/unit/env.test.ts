@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { environmentProblems, sessionIdleMinutes } from "@/lib/env";
+import { auditRetentionDays, environmentProblems, sessionIdleMinutes } from "@/lib/env";
 
 // The start-up check: each bad variable is named in one message, and good or absent ones pass.
 const KEY = randomBytes(32).toString("base64");
@@ -15,6 +15,7 @@ const GOOD = env({
   TRUST_PROXY: "2",
   PASSWORD_MIN_LENGTH: "15",
   SESSION_IDLE_MINUTES: "30",
+  AUDIT_RETENTION_DAYS: "730",
 });
 
 const problemsWith = (overrides: Record<string, string>) => environmentProblems(env({ ...GOOD, ...overrides } as Record<string, string>));
@@ -49,6 +50,9 @@ describe("environmentProblems", () => {
     ["SESSION_IDLE_MINUTES", "721"],
     ["SESSION_IDLE_MINUTES", "1.5"],
     ["SESSION_IDLE_MINUTES", "an hour"],
+    ["AUDIT_RETENTION_DAYS", "-1"],
+    ["AUDIT_RETENTION_DAYS", "36501"],
+    ["AUDIT_RETENTION_DAYS", "1y"],
   ])("names %s when it is %j", (name, value) => {
     const problems = problemsWith({ [name]: value });
     expect(problems).toHaveLength(1);
@@ -90,6 +94,23 @@ describe("environmentProblems", () => {
     } finally {
       if (before === undefined) delete process.env.SESSION_IDLE_MINUTES;
       else process.env.SESSION_IDLE_MINUTES = before;
+    }
+  });
+
+  it("keeps audit events 400 days unless AUDIT_RETENTION_DAYS says otherwise; 0 keeps them forever", () => {
+    const before = process.env.AUDIT_RETENTION_DAYS;
+    try {
+      delete process.env.AUDIT_RETENTION_DAYS;
+      expect(auditRetentionDays()).toBe(400);
+      process.env.AUDIT_RETENTION_DAYS = " 30 ";
+      expect(auditRetentionDays()).toBe(30);
+      process.env.AUDIT_RETENTION_DAYS = "0";
+      expect(auditRetentionDays()).toBeNull();
+      process.env.AUDIT_RETENTION_DAYS = "forever";
+      expect(() => auditRetentionDays()).toThrow(/AUDIT_RETENTION_DAYS/);
+    } finally {
+      if (before === undefined) delete process.env.AUDIT_RETENTION_DAYS;
+      else process.env.AUDIT_RETENTION_DAYS = before;
     }
   });
 });
