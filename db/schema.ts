@@ -355,6 +355,8 @@ export const auditEvents = pgTable(
   (t) => [
     index("audit_events_at_idx").on(t.at),
     index("audit_events_target_at_idx").on(t.targetUserId, t.at),
+    // The user filter matches the actor too: without this, it read the whole log for an actor.
+    index("audit_events_actor_at_idx").on(t.actorUserId, t.at),
     index("audit_events_event_at_idx").on(t.event, t.at),
   ],
 );

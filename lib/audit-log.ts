@@ -1,5 +1,5 @@
 import "server-only";
-import { and, count, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Executor } from "@/db";
 import { auditEvents, users } from "@/db/schema";
@@ -55,9 +55,20 @@ export async function listAuditEvents(db: Executor, filters: AuditFilters, limit
     .offset(offset);
 }
 
-export async function countAuditEvents(db: Executor, filters: AuditFilters): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(auditEvents).where(where(filters));
-  return row.n;
+/**
+ * The count stops here, or at the end of the page asked for if that is further: an exact count of a
+ * log with millions of events would read them all on every visit, for a number nobody pages through.
+ */
+export const AUDIT_COUNT_LIMIT = 5_000;
+
+export type AuditCount = { total: number; capped: boolean };
+
+/** Events matching the filters, counted up to AUDIT_COUNT_LIMIT or `through` (capped: there are more). */
+export async function countAuditEvents(db: Executor, filters: AuditFilters, through = 0): Promise<AuditCount> {
+  const limit = Math.max(AUDIT_COUNT_LIMIT, through);
+  const matches = db.select({ one: sql`1` }).from(auditEvents).where(where(filters)).limit(limit + 1).as("matches");
+  const [row] = await db.select({ n: count() }).from(matches);
+  return row.n > limit ? { total: limit, capped: true } : { total: row.n, capped: false };
 }
 
 /** The user's own recent security events, for My Settings. */

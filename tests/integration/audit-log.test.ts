@@ -1,7 +1,8 @@
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { resolveAuditFilters } from "@/lib/admin/audit-query";
 import { recordEvent } from "@/lib/audit";
-import { auditCsv, countAuditEvents, listAuditEvents, recentEventsFor } from "@/lib/audit-log";
+import { AUDIT_COUNT_LIMIT, auditCsv, countAuditEvents, listAuditEvents, recentEventsFor } from "@/lib/audit-log";
 import { testDrivers, useTestDatabase } from "./support/databases";
 import { CONTEXT, newUser } from "./support/fixtures";
 
@@ -19,14 +20,14 @@ describe.each(testDrivers())("audit log on %s", (driver) => {
     const byAdmin = await listAuditEvents(t.db, await resolveAuditFilters(t.db, { user: admin.email, event: "user.changed" }), 50);
     expect(byAdmin).toHaveLength(1);
     const future = await resolveAuditFilters(t.db, { from: "2999-01-01" });
-    expect(await countAuditEvents(t.db, future)).toBe(0);
+    expect(await countAuditEvents(t.db, future)).toEqual({ total: 0, capped: false });
     const today = new Date().toISOString().slice(0, 10);
-    expect(await countAuditEvents(t.db, await resolveAuditFilters(t.db, { user: user.email, to: today }))).toBeGreaterThanOrEqual(2);
+    expect((await countAuditEvents(t.db, await resolveAuditFilters(t.db, { user: user.email, to: today }))).total).toBeGreaterThanOrEqual(2);
   });
 
   it("an email that matches nobody matches no event, not every event", async () => {
     await recordEvent(t.db, "settings.changed", {}, CONTEXT);
-    expect(await countAuditEvents(t.db, await resolveAuditFilters(t.db, { user: "nobody@example.com" }))).toBe(0);
+    expect(await countAuditEvents(t.db, await resolveAuditFilters(t.db, { user: "nobody@example.com" }))).toEqual({ total: 0, capped: false });
   });
 
   it("security activity shows a user only their own events", async () => {
@@ -36,6 +37,17 @@ describe.each(testDrivers())("audit log on %s", (driver) => {
     const mine = await recentEventsFor(t.db, a.id);
     expect(mine.every((r) => r.targetEmail === a.email || r.actorEmail === a.email)).toBe(true);
     expect(mine.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("counts at most 5 000 events, or to the end of the page asked for, and says when there are more", async () => {
+    const user = await newUser(t.db);
+    await t.db.execute(sql`
+      insert into audit_events (event, actor_user_id, at)
+      select 'sign_in.succeeded', ${user.id}, now() - make_interval(secs => g) from generate_series(1, ${AUDIT_COUNT_LIMIT + 3}) as g`);
+    const filters = await resolveAuditFilters(t.db, { user: user.email, event: "sign_in.succeeded" });
+    expect(await countAuditEvents(t.db, filters)).toEqual({ total: AUDIT_COUNT_LIMIT, capped: true });
+    expect(await countAuditEvents(t.db, filters, AUDIT_COUNT_LIMIT + 50)).toEqual({ total: AUDIT_COUNT_LIMIT + 3, capped: false });
+    expect(await countAuditEvents(t.db, await resolveAuditFilters(t.db, { user: user.email, event: "user.changed" }))).toEqual({ total: 0, capped: false });
   });
 });
 
@@ -49,4 +61,5 @@ describe("audit CSV", () => {
     expect(line).toContain("2026-01-02T03:04:05.000Z,sign_in.password_failed,,a@example.com,203.0.113.1,");
     expect(line).toContain(`"'=HYPERLINK(""http://evil""), ""x"""`);
   });
+
 });

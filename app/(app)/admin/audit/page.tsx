@@ -24,11 +24,14 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
   const db = await getDb();
   const filters = await resolveAuditFilters(db, params);
   const page = params.page ?? 1;
-  const [rows, total] = await Promise.all([
+  const [rows, { total, capped }] = await Promise.all([
     listAuditEvents(db, filters, AUDIT_PAGE_SIZE, (page - 1) * AUDIT_PAGE_SIZE),
-    countAuditEvents(db, filters),
+    countAuditEvents(db, filters, page * AUDIT_PAGE_SIZE),
   ]);
   const pages = Math.max(1, Math.ceil(total / AUDIT_PAGE_SIZE));
+  // Capped: the count stopped at `total`, so both numbers are lower bounds ("Page 1 of 100+ · 5000+ events"),
+  // and a next page exists.
+  const more = capped ? "+" : "";
   const query = (overrides: Record<string, string | number | undefined>) => {
     const merged = { user: params.user, event: params.event, from: params.from, to: params.to, ...overrides };
     const search = new URLSearchParams(Object.entries(merged).filter(([, v]) => v !== undefined && v !== "") as [string, string][]);
@@ -115,7 +118,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
       </Card>
       <nav aria-label="Pages" className="flex items-center justify-between text-sm">
         <span>
-          Page {page} of {pages} · {total} events
+          {`Page ${page} of ${pages}${more} · ${total}${more} ${total === 1 && !capped ? "event" : "events"}`}
         </span>
         <span className="flex gap-2">
           {page > 1 ? (
@@ -123,7 +126,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
               Previous
             </Link>
           ) : null}
-          {page < pages ? (
+          {page < pages || capped ? (
             <Link href={`/admin/audit${query({ page: page + 1 })}`} className={linkClass}>
               Next
             </Link>
