@@ -29,7 +29,7 @@ export default async function AuditLogPage({ searchParams }: { searchParams: Pro
     countAuditEvents(db, filters, page * AUDIT_PAGE_SIZE),
   ]);
   const pages = Math.max(1, Math.ceil(total / AUDIT_PAGE_SIZE));
-  // Capped: the count stopped at `total`, so both numbers are lower bounds ("Page 1 of 100+ · 5000+ events"),
+  // Capped: the count stopped at `total`, so both numbers are lower bounds ("Page 1 of 20+ · 1000+ events"),
   // and a next page exists.
   const more = capped ? "+" : "";
   const query = (overrides: Record<string, string | number | undefined>) => {
