@@ -11,6 +11,7 @@ import type { SignInTemplates } from "../lib/actions";
 import { startApp, type AppServer } from "../lib/app-server";
 import { ADMIN_EMAIL, BENCH_PASSWORD, PORTS } from "../lib/config";
 import { createPgDatabase, openMigrated, type PgDatabase } from "../lib/database";
+import { explainStatements, type Plan } from "../lib/explain";
 import { median } from "../lib/load";
 import type { RunOptions, SectionResult } from "../lib/context";
 import { SESSION_COOKIE, signInOverHttp } from "../lib/sign-in";
@@ -137,60 +138,30 @@ async function timeViews(instances: Instance[], rounds: number): Promise<Record<
   return samples;
 }
 
-type Plan = { view: View; size: number; statement: string; seqScans: string[]; executionMs: number };
-
 /** The same views through lib/users.ts alone (what the page awaits), and the plan of every statement at the large size. */
 async function timeQueries(instances: Instance[], rounds: number): Promise<{ ms: Record<View, number[]>; plans: Plan[] }> {
   const ms = Object.fromEntries(Object.keys(VIEWS).map((v) => [v, [] as number[]])) as Record<View, number[]>;
   const plans: Plan[] = [];
   for (const instance of instances) {
-    let captured: { query: string; params: unknown[] }[] | null = null;
-    const client = postgres(instance.pg.url, {
-      max: 2,
-      onnotice: () => {},
-      debug: (_connection, query, params) => captured?.push({ query, params: params as unknown[] }),
-    });
+    const client = postgres(instance.pg.url, { max: 2, onnotice: () => {} });
     const db = drizzle(client, { schema }) as unknown as Database;
     try {
       for (const view of Object.keys(VIEWS) as View[]) {
         const search = parseUserSearch(Object.fromEntries(new URL(VIEWS[view], "http://x").searchParams));
-        const run = () => Promise.all([searchUsers(db, search), countEnrolledUsers(db)]);
+        const run = (on: Database) => Promise.all([searchUsers(on, search), countEnrolledUsers(on)]);
         const times: number[] = [];
         for (let round = -3; round < rounds; round++) {
           const started = performance.now();
-          await run();
+          await run(db);
           if (round >= 0) times.push(performance.now() - started);
         }
         ms[view].push(median(times));
         if (instance !== instances[instances.length - 1]) continue;
-        captured = [];
-        await run();
-        const statements: { query: string; params: unknown[] }[] = captured;
-        captured = null;
-        for (const statement of statements) {
-          const [row] = await client.unsafe(`explain (analyze, format json) ${statement.query}`, statement.params as never[]);
-          const plan = (row as Record<string, { Plan: PlanNode; "Execution Time": number }[]>)["QUERY PLAN"][0];
-          plans.push({ view, size: instance.size, statement: statement.query, seqScans: seqScans(plan.Plan), executionMs: plan["Execution Time"] });
-        }
+        plans.push(...(await explainStatements(instance.pg.url, run)).map((p) => ({ ...p, view, size: instance.size })));
       }
     } finally {
       await client.end();
     }
   }
   return { ms, plans };
-}
-
-type PlanNode = { "Node Type": string; "Relation Name"?: string; Plans?: PlanNode[] };
-
-/**
- * Tables of one row, whatever the number of users (the counters, the instance settings): reading
- * them whole is the cheapest plan and costs the same at any size, so it is not the full scan the
- * figure is about. PostgreSQL picks a Seq Scan for them as soon as they have been analysed.
- */
-const ONE_ROW_TABLES = new Set(["user_counts", "instance_settings"]);
-
-function seqScans(node: PlanNode): string[] {
-  const relation = node["Relation Name"] ?? "?";
-  const own = node["Node Type"] === "Seq Scan" && !ONE_ROW_TABLES.has(relation) ? [relation] : [];
-  return [...own, ...(node.Plans ?? []).flatMap(seqScans)];
 }
