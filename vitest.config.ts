@@ -25,7 +25,7 @@ export default defineConfig({
   },
   test: {
     env,
-    exclude: ["**/node_modules/**", "tests/e2e/**"],
+    exclude: ["**/node_modules/**", "tests/e2e/**", "bench/peer/**"],
     // 2 cores: one worker per core. Each integration file opens its own database (a PGlite
     // instance is ~0.8 GB), so more workers only add memory and contention.
     pool: "forks",

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only=password,code,browser,users,start]
+ * npm run bench [-- --quick] [-- --only=password,code,peer,browser,users,audit,start]
  *
  * Measures, side by side in one run on this machine, the ratios of
  * docs/PERFORMANCE.md, prints them as a table with their targets and writes
@@ -7,6 +7,8 @@
  * results.partial.json instead, so the committed figures stay those of a full run).
  * Exits non-zero only when the harness itself fails, not when a target is missed
  * (CI checks that `--quick` runs; pass --strict to fail on a missed target too).
+ * `peer` (Better Auth in bench/peer, installed and built on demand) is left out of
+ * --quick unless named in --only, so that CI never installs it; a full run always has it.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -22,13 +24,13 @@ import type { RunOptions, SectionResult } from "./lib/context";
 import { passes, table, type Figure } from "./lib/report";
 import { signInOverHttp } from "./lib/sign-in";
 
-const SECTIONS = ["password", "code", "browser", "users", "start"] as const;
+const SECTIONS = ["password", "code", "peer", "browser", "users", "audit", "start"] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { quick: { type: "boolean" }, only: { type: "string" }, strict: { type: "boolean" } } });
   const quick = !!values.quick;
-  const only = values.only ? (values.only.split(",") as Section[]) : [...SECTIONS];
+  const only = values.only ? (values.only.split(",") as Section[]) : SECTIONS.filter((s) => !(quick && s === "peer"));
   const unknown = only.filter((s) => !SECTIONS.includes(s));
   if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")}; sections: ${SECTIONS.join(", ")}`);
   // The bench seeds TOTP secrets with the app's lib/crypto: same key as the servers it starts.
@@ -51,8 +53,10 @@ async function main(): Promise<number> {
 
   const results: SectionResult[] = [];
   const { passwordStep, codeStep, userPool } = await import("./sections/sign-in");
+  const { peerComparison } = await import("./sections/peer");
   const { javascriptSize, lighthouseScores } = await import("./sections/browser");
   const { usersScale } = await import("./sections/users-scale");
+  const { auditScale } = await import("./sections/audit-scale");
   const { startAndMemory } = await import("./sections/start");
   const { hashPassword } = await import("@/lib/auth/password");
 
@@ -79,6 +83,7 @@ async function main(): Promise<number> {
 
     if (only.includes("password")) results.push(await passwordStep(server.origin, templates, pool, hash, options));
     if (only.includes("code")) results.push(await codeStep(server.origin, templates, pool, sql, pg.url, options));
+    if (only.includes("peer")) results.push(await peerComparison(server.origin, templates, pool, sql, hash, options));
     if (only.includes("browser")) {
       const session = await signInOverHttp(server.origin, templates, user(probe(2)));
       results.push(await javascriptSize(server.origin, session, options));
@@ -87,6 +92,7 @@ async function main(): Promise<number> {
     await server.stop();
     server = null;
     if (only.includes("users")) results.push(await usersScale(templates, { ...options, largeUsers: 100_000 }));
+    if (only.includes("audit")) results.push(await auditScale(options));
     if (only.includes("start")) results.push(await startAndMemory(templates, options));
   } finally {
     await server?.stop();

@@ -104,7 +104,7 @@ async function waitForLogin(origin: string, child: ChildProcess, output: () => s
   throw new Error(`server at ${origin} did not serve /login in time:\n${output()}`);
 }
 
-async function stopGroup(child: ChildProcess): Promise<void> {
+export async function stopGroup(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   try {

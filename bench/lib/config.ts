@@ -11,6 +11,13 @@ export const BENCH_SECRETS = {
   NEXT_SERVER_ACTIONS_ENCRYPTION_KEY: Buffer.alloc(32, 13).toString("base64"),
 } as const;
 
+/**
+ * The peer's (bench/peer, Better Auth) secret: it signs the two-factor cookie and encrypts the
+ * TOTP secrets, so the bench needs it to prepare challenges and seed users. Fixed and high in
+ * entropy (Better Auth warns about a low-entropy secret); it protects nothing.
+ */
+export const PEER_SECRET = createHmac("sha256", "bench-peer").update("better-auth-secret").digest("base64");
+
 /** The only ports the bench may listen on (3000–3399 belong to other work on this machine). */
 export const PORTS = {
   app: 3401,
@@ -21,6 +28,7 @@ export const PORTS = {
   rssPglite: 3422,
   rssPostgres: 3423,
   browser: 3431,
+  peer: 3441,
 } as const;
 
 /** Every seeded bench user signs in with this password (one argon2id hash shared by all rows). */

@@ -10,7 +10,7 @@ import type { RunOptions, SectionResult } from "../lib/context";
 import { SESSION_COOKIE } from "../lib/sign-in";
 import { base32Decode, hotp, timeStep } from "../lib/totp";
 
-type Pool = { users: BenchUser[]; keys: Buffer[] };
+export type Pool = { users: BenchUser[]; keys: Buffer[] };
 
 export function userPool(users: BenchUser[]): Pool {
   return { users, keys: users.map((u) => base32Decode(u.secret)) };
@@ -35,20 +35,12 @@ async function runScript<T>(script: string, args: string[], env: NodeJS.ProcessE
  * shared machine, which drifts over a minute, hits both sides of each ratio.
  */
 export async function passwordStep(origin: string, templates: SignInTemplates, pool: Pool, hash: string, options: RunOptions): Promise<SectionResult> {
-  let i = 0;
+  const cursor = { next: 0 };
   const rounds: { bare: number; app: LoadResult }[] = [];
   for (let round = 0; round < options.rounds; round++) {
     options.log(`password step: round ${round + 1}/${options.rounds}: bare argon2id, then the app`);
     const bare = await runScript<{ perSecond: number }>("bench/argon2-bare.ts", [hash, BENCH_PASSWORD, String(options.seconds), String(options.connections)]);
-    const app = await runLoad({
-      origin,
-      connections: options.connections,
-      seconds: options.seconds,
-      warmupSeconds: round === 0 ? options.warmupSeconds : 0,
-      // Many users, in turn: each request is a real sign-in of another account.
-      next: () => fill(templates.password, { [EMAIL]: pool.users[i++ % pool.users.length].email, [PASSWORD]: BENCH_PASSWORD }),
-      ok: (status, headers) => status === 200 && setCookieValue(headers["set-cookie"], "signin-challenge") !== null,
-    });
+    const app = await passwordStepLoad(origin, templates, pool, cursor, options, round === 0);
     assertHealthy("password step", app);
     rounds.push({ bare: bare.perSecond, app });
   }
@@ -70,6 +62,18 @@ export async function passwordStep(origin: string, templates: SignInTemplates, p
     ],
     details: { rounds },
   };
+}
+
+/** The app's password step for a window: many users, in turn, each request a real sign-in of another account. */
+export function passwordStepLoad(origin: string, templates: SignInTemplates, pool: Pool, cursor: { next: number }, options: RunOptions, warmup: boolean): Promise<LoadResult> {
+  return runLoad({
+    origin,
+    connections: options.connections,
+    seconds: options.seconds,
+    warmupSeconds: warmup ? options.warmupSeconds : 0,
+    next: () => fill(templates.password, { [EMAIL]: pool.users[cursor.next++ % pool.users.length].email, [PASSWORD]: BENCH_PASSWORD }),
+    ok: (status, headers) => status === 200 && setCookieValue(headers["set-cookie"], "signin-challenge") !== null,
+  });
 }
 
 type Challenge = { token: string; user: number };
@@ -191,7 +195,7 @@ async function bareCodeStep(templates: SignInTemplates, pool: Pool, sql: Sql, da
 }
 
 /** A load test where most requests failed measured the wrong thing: stop rather than print it. */
-function assertHealthy(name: string, result: LoadResult): void {
+export function assertHealthy(name: string, result: LoadResult): void {
   if (result.ok === 0 || result.failed > result.ok * 0.01) {
     throw new Error(`${name}: ${result.ok} ok, ${result.failed} failed (${JSON.stringify(result.statuses)})`);
   }
