@@ -1,5 +1,5 @@
 import "server-only";
-import { and, count, desc, eq, gte, lt, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { alias, union } from "drizzle-orm/pg-core";
 import type { Executor } from "@/db";
 import { auditEvents, users } from "@/db/schema";
@@ -91,11 +91,17 @@ export type AuditCount = { total: number; capped: boolean };
 
 /**
  * Events matching the filters, counted up to AUDIT_COUNT_LIMIT or `through` (capped: there are more).
- * With a user filter, each half stops one past the limit: if either has more, so has the union.
+ * In no order: without one, the event and date filters are counted from their index alone. With a
+ * user filter, each half stops one past the limit (if either has more, so has the union), and the
+ * ids are what the union de-duplicates (an event where the user is both actor and target).
  */
 export async function countAuditEvents(db: Executor, filters: AuditFilters, through = 0): Promise<AuditCount> {
   const limit = Math.max(AUDIT_COUNT_LIMIT, through);
-  const [row] = await db.select({ n: count() }).from(newestMatches(db, filters, limit + 1));
+  const half = (condition: SQL) => db.select({ id: auditEvents.id }).from(auditEvents).where(where(filters, condition)).limit(limit + 1);
+  const matches = filters.userId
+    ? union(half(eq(auditEvents.targetUserId, filters.userId)), half(eq(auditEvents.actorUserId, filters.userId))).as("matches")
+    : db.select({ one: sql`1` }).from(auditEvents).where(where(filters)).limit(limit + 1).as("matches");
+  const [row] = await db.select({ n: count() }).from(matches);
   return row.n > limit ? { total: limit, capped: true } : { total: row.n, capped: false };
 }
 
