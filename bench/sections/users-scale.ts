@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { request } from "undici";
 import * as schema from "@/db/schema";
@@ -41,6 +42,13 @@ export async function usersScale(templates: SignInTemplates, options: RunOptions
       const handle = await openMigrated({ url: instance.pg.url });
       await createUser(handle.db, { name: "Bench Admin", email: ADMIN_EMAIL, password: BENCH_PASSWORD, admin: true }, null, { ip: null, userAgent: "bench" });
       await seedUsers(handle.db, { count: instance.size - 1, passwordHash });
+      // One user in 50 with a security key, as on an instance that offers them: the page counts each row's
+      // keys and the users who sign in with keys alone, and on an empty table no plan would show what that costs.
+      await handle.db.execute(sql`
+        insert into security_keys (user_id, credential_id, public_key, device_type, backed_up, user_verified, aaguid, name)
+        select id, 'bench-' || id, 'bench', 'multiDevice', true, true, '00000000-0000-0000-0000-000000000000', 'Bench key'
+        from users where abs(hashtext(email)) % 50 = 0`);
+      await handle.db.execute(sql`analyze security_keys`);
       await handle.close();
       options.log(`users page: seeded ${instance.size} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
