@@ -39,7 +39,7 @@ const newestFirst = [desc(auditEvents.at), desc(auditEvents.id)];
 /**
  * The ids (and times) of the newest `take` matching events — with a user filter, of up to twice as
  * many: the user's events as target and as actor, each the newest `take` through its own index
- * ((target_user_id, at), (actor_user_id, at)), united. `target = u OR actor = u` in one WHERE has
+ * ((target_user_id, at, id), (actor_user_id, at, id)), united. `target = u OR actor = u` in one WHERE has
  * no index order: PostgreSQL read all of a user's events and sorted them, whatever the page.
  */
 function newestMatches(db: Executor, filters: AuditFilters, take: number) {

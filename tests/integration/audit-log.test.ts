@@ -82,5 +82,4 @@ describe("audit CSV", () => {
     expect(line).toContain("2026-01-02T03:04:05.000Z,sign_in.password_failed,,a@example.com,203.0.113.1,");
     expect(line).toContain(`"'=HYPERLINK(""http://evil""), ""x"""`);
   });
-
 });

@@ -44,7 +44,11 @@ describe.each(testDrivers())("the hourly sweep on %s", (driver) => {
     const user = await newUser(t.db);
     const before = process.env.AUDIT_RETENTION_DAYS;
     const daysAgo = (days: number) => sql`now() - make_interval(days => ${days})`;
-    const events = async () => (await t.db.select({ event: auditEvents.event }).from(auditEvents).where(eq(auditEvents.targetUserId, user.id))).map((r) => r.event).filter((e) => ["old", "kept", "recent"].includes(e)).sort();
+    // This test's events only (newUser records its own).
+    const events = async () => {
+      const rows = await t.db.select({ event: auditEvents.event }).from(auditEvents).where(eq(auditEvents.targetUserId, user.id));
+      return rows.map((r) => r.event).filter((e) => ["old", "kept", "recent"].includes(e)).sort();
+    };
     try {
       // More old events than one batch (5 000), so the sweep has to come back for the rest.
       await t.db.execute(sql`

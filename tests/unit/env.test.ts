@@ -83,34 +83,40 @@ describe("environmentProblems", () => {
   });
 
   it("signs idle sessions out after 60 minutes unless SESSION_IDLE_MINUTES says otherwise", () => {
-    const before = process.env.SESSION_IDLE_MINUTES;
-    try {
-      delete process.env.SESSION_IDLE_MINUTES;
+    withEnv("SESSION_IDLE_MINUTES", (set) => {
+      set(undefined);
       expect(sessionIdleMinutes()).toBe(60);
-      process.env.SESSION_IDLE_MINUTES = " 15 ";
+      set(" 15 ");
       expect(sessionIdleMinutes()).toBe(15);
-      process.env.SESSION_IDLE_MINUTES = "0";
+      set("0");
       expect(() => sessionIdleMinutes()).toThrow(/SESSION_IDLE_MINUTES/);
-    } finally {
-      if (before === undefined) delete process.env.SESSION_IDLE_MINUTES;
-      else process.env.SESSION_IDLE_MINUTES = before;
-    }
+    });
   });
 
   it("keeps audit events 400 days unless AUDIT_RETENTION_DAYS says otherwise; 0 keeps them forever", () => {
-    const before = process.env.AUDIT_RETENTION_DAYS;
-    try {
-      delete process.env.AUDIT_RETENTION_DAYS;
+    withEnv("AUDIT_RETENTION_DAYS", (set) => {
+      set(undefined);
       expect(auditRetentionDays()).toBe(400);
-      process.env.AUDIT_RETENTION_DAYS = " 30 ";
+      set(" 30 ");
       expect(auditRetentionDays()).toBe(30);
-      process.env.AUDIT_RETENTION_DAYS = "0";
+      set("0");
       expect(auditRetentionDays()).toBeNull();
-      process.env.AUDIT_RETENTION_DAYS = "forever";
+      set("forever");
       expect(() => auditRetentionDays()).toThrow(/AUDIT_RETENTION_DAYS/);
-    } finally {
-      if (before === undefined) delete process.env.AUDIT_RETENTION_DAYS;
-      else process.env.AUDIT_RETENTION_DAYS = before;
-    }
+    });
   });
 });
+
+/** Runs `body` with `name` set as it says (undefined: unset), then puts the variable back as it was. */
+function withEnv(name: string, body: (set: (value: string | undefined) => void) => void): void {
+  const before = process.env[name];
+  const set = (value: string | undefined) => {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  };
+  try {
+    body(set);
+  } finally {
+    set(before);
+  }
+}
