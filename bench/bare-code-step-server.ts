@@ -142,7 +142,7 @@ const server = http.createServer((request, response) => {
   });
 });
 
-server.listen(Number(process.env.PORT), "127.0.0.1", () => console.log(`bare code step listening on ${process.env.PORT}`));
+server.listen(Number(process.env.PORT), "127.0.0.1", () => console.log(`bare code step listening on ${process.env.PORT}, pid ${process.pid}`));
 const stop = () => server.close(() => void sql.end({ timeout: 5 }).then(() => process.exit(0)));
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);

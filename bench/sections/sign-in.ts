@@ -179,18 +179,35 @@ export async function codeStep(origin: string, templates: SignInTemplates, pool:
 }
 
 async function bareCodeStep(templates: SignInTemplates, pool: Pool, sql: Sql, databaseUrl: string, options: RunOptions): Promise<LoadResult> {
-  const env = { ...process.env, ...BENCH_SECRETS, DATABASE_URL: databaseUrl, PORT: String(PORTS.bare) };
-  const child = spawn(TSX, ["bench/bare-code-step-server.ts"], { env, stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const bare = await startBareServer(databaseUrl);
   try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("listening") && resolve());
-      child.once("exit", (code) => reject(new Error(`bare server exited with ${code}`)));
-    });
-    return await codeStepLoad(`http://127.0.0.1:${PORTS.bare}`, templates, pool, { challenges: await freshChallenges(sql, pool), next: 0 }, options);
+    return await codeStepLoad(bare.origin, templates, pool, { challenges: await freshChallenges(sql, pool), next: 0 }, options);
   } finally {
+    await bare.stop();
+  }
+}
+
+/** bench/bare-code-step-server.ts on its port; `pid` is the Node process that serves (tsx runs it in a child). */
+export async function startBareServer(databaseUrl: string, nodeArgs: string[] = []): Promise<{ origin: string; pid: number; stop(): Promise<void> }> {
+  const env = { ...process.env, ...BENCH_SECRETS, DATABASE_URL: databaseUrl, PORT: String(PORTS.bare), NODE_OPTIONS: nodeArgs.join(" ") };
+  const child = spawn(TSX, ["bench/bare-code-step-server.ts"], { env, stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const stop = async () => {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     process.kill(-child.pid!, "SIGTERM");
     await exited;
+  };
+  try {
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        const listening = /listening on \d+, pid (\d+)/.exec(chunk.toString());
+        if (listening) resolve(Number(listening[1]));
+      });
+      child.once("exit", (code) => reject(new Error(`bare server exited with ${code}`)));
+    });
+    return { origin: `http://127.0.0.1:${PORTS.bare}`, pid, stop };
+  } catch (error) {
+    await stop().catch(() => {});
+    throw error;
   }
 }
 
