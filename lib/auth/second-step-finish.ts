@@ -2,7 +2,7 @@ import "server-only";
 import { sql } from "drizzle-orm";
 import type { Database } from "@/db";
 import { auditEvents, signInChallenges, totpCredentials, users } from "@/db/schema";
-import { rowsOf } from "@/db/rows";
+import { preparedRawStatement } from "@/db/prepared";
 import { auditedContext, recordEvent, type RequestContext } from "@/lib/audit";
 import { consumeChallenge, findChallenge } from "@/lib/auth/challenge";
 import { sha256Hex } from "@/lib/crypto";
@@ -78,14 +78,28 @@ async function finishWithTimeStep(
   timeStep: number,
   context: RequestContext,
 ): Promise<"ok" | "factor" | "challenge"> {
-  const tokenHash = sha256Hex(challenge);
-  const { ip, userAgent } = auditedContext(context);
-  const live = sql`${signInChallenges.tokenHash} = ${tokenHash} and ${signInChallenges.expiresAt} > now()`;
-  const result = await db.execute(sql`
+  const [row] = await finishWithTimeStepStatement(db).run({
+    tokenHash: sha256Hex(challenge),
+    userId,
+    timeStep,
+    details: JSON.stringify({ factor }),
+    ...auditedContext(context),
+  });
+  if (Number(row?.audited) === 1) return "ok";
+  // The challenge is checked in step 1 too: no factor change means a lost compare-and-set or a dead challenge.
+  if (Number(row?.factor) === 1) return "challenge";
+  return (await findChallenge(db, challenge)) ? "factor" : "challenge";
+}
+
+const value = (name: string) => sql.placeholder(name);
+const live = sql`${signInChallenges.tokenHash} = ${value("tokenHash")} and ${signInChallenges.expiresAt} > now()`;
+const finishWithTimeStepStatement = preparedRawStatement<{ factor: number; challenge: number; audited: number }>(
+  "finish_with_time_step",
+  sql`
     with factor as (
-      update ${totpCredentials} set last_used_step = ${timeStep}
-      where ${totpCredentials.userId} = ${userId}
-        and (${totpCredentials.lastUsedStep} is null or ${totpCredentials.lastUsedStep} < ${timeStep})
+      update ${totpCredentials} set last_used_step = ${value("timeStep")}
+      where ${totpCredentials.userId} = ${value("userId")}
+        and (${totpCredentials.lastUsedStep} is null or ${totpCredentials.lastUsedStep} < ${value("timeStep")})
         and exists (select 1 from ${signInChallenges} where ${live})
       returning user_id
     ), challenge as (
@@ -96,15 +110,10 @@ async function finishWithTimeStep(
       returning id
     ), audited as (
       insert into ${auditEvents} (event, actor_user_id, target_user_id, ip, user_agent, details)
-      select 'sign_in.succeeded', id, id, ${ip}, ${userAgent}, ${JSON.stringify({ factor })}::jsonb
+      select 'sign_in.succeeded', id, id, ${value("ip")}, ${value("userAgent")}, ${value("details")}::jsonb
       from unlocked
       returning id
     )
     select (select count(*)::int from factor) as factor, (select count(*)::int from challenge) as challenge,
-           (select count(*)::int from audited) as audited`);
-  const [row] = rowsOf<{ factor: number; challenge: number; audited: number }>(result);
-  if (Number(row?.audited) === 1) return "ok";
-  // The challenge is checked in step 1 too: no factor change means a lost compare-and-set or a dead challenge.
-  if (Number(row?.factor) === 1) return "challenge";
-  return (await findChallenge(db, challenge)) ? "factor" : "challenge";
-}
+           (select count(*)::int from audited) as audited`,
+);

@@ -1,6 +1,7 @@
 import "server-only";
 import { and, eq, gt, sql } from "drizzle-orm";
 import type { Database } from "@/db";
+import { preparedPerDatabase } from "@/db/prepared";
 import { instanceSettings, signInChallenges, totpCredentials, users } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { consumeChallenge } from "@/lib/auth/challenge";
@@ -8,7 +9,7 @@ import { sha256Hex } from "@/lib/crypto";
 import { notifyCodeRefused } from "@/lib/notifications/notify";
 import { getSettings } from "@/lib/settings";
 import { hasSecurityKeySql } from "@/lib/two-factor/factors";
-import { reserveSecondFactorAttempt } from "@/lib/two-factor/lockout";
+import { reservationOf, type AttemptReservation } from "@/lib/two-factor/lockout";
 import { enrollment } from "./factors/enrollment";
 import type { Attempt, Factor, Refusal } from "./factors/factor";
 import { passwordOnly } from "./factors/password-only";
@@ -49,16 +50,16 @@ const FACTORS: Record<SecondStepMethod, Factor> = {
  * factor (lib/auth/second-step-finish.ts).
  */
 export async function completeSignIn(db: Database, input: SecondStepInput, context: RequestContext): Promise<SecondStepResult> {
-  const row = await loadChallenge(db, input.challenge);
+  const factor = Object.hasOwn(FACTORS, input.method) ? FACTORS[input.method] : null;
+  const row = await loadChallenge(db, input.challenge, !!factor?.guessable);
   if (!row) return { ok: false, error: "challenge_expired" };
   // The settings row comes with the challenge; only before the first settings read ever is it missing.
   const attempt: Attempt = { db, input, ...row, settings: row.settings ?? (await getSettings(db)), context };
-  const factor = Object.hasOwn(FACTORS, input.method) ? FACTORS[input.method] : null;
   // An "enroll" challenge only starts and confirms its own enrollment (lib/two-factor/sign-in-enrollment.ts).
   if (!factor || row.challenge.purpose === "enroll" || !factor.qualifies(attempt)) return refuseFinish(attempt);
 
-  // Reserved before the proof is judged: of parallel guesses, at most the lock's allowance is ever judged.
-  const reservation = factor.guessable ? await reserveSecondFactorAttempt(db, row.user.id) : { allowed: true, locks: false };
+  // Reserved before the proof is judged, with the read: of parallel guesses, at most the lock's allowance is ever judged.
+  const { reservation } = row;
   if (!reservation.allowed) return refuseLocked(attempt);
   const refuse = (refusal: Refusal) => (factor.guessable ? refuseGuess(attempt, refusal, reservation.locks) : refuseProof(attempt, refusal));
 
@@ -70,17 +71,64 @@ export async function completeSignIn(db: Database, input: SecondStepInput, conte
   return { ok: true, user: signedInUser(row.user), trustToken: finished.consumed.trustToken };
 }
 
-async function loadChallenge(db: Database, token: string) {
+/**
+ * The live challenge with everything the factors judge, in one statement. For
+ * a guessable factor the same statement reserves the attempt (a CTE: the
+ * update of the challenge's user, lib/two-factor/lockout.ts) — atomic with
+ * the read, and no round trip of its own on the busiest request. The user
+ * read here is the snapshot before that update: only its failure counters
+ * differ, and nothing judges them but the reservation.
+ * A reservation made for a finish that then does not qualify stays counted:
+ * the app's pages never send one, and the error is on the safe side.
+ */
+async function loadChallenge(db: Database, token: string, reserve: boolean) {
   if (!token || token.length > 100) return null;
-  const [row] = await db
-    .select({ user: users, credential: totpCredentials, hasKey: hasSecurityKeySql(users.id), challenge: signInChallenges, settings: instanceSettings })
+  const statement = reserve ? challengeReservingAttempt(db) : challengeAlone(db);
+  const [row] = await statement.execute({ tokenHash: sha256Hex(token) });
+  if (!row) return null;
+  const { reserved, locks, ...rest } = row;
+  const reservation: AttemptReservation = reserved ? { allowed: true, locks } : { allowed: false };
+  return { ...rest, reservation };
+}
+
+const live = and(eq(signInChallenges.tokenHash, sql.placeholder("tokenHash")), gt(signInChallenges.expiresAt, sql`now()`));
+const challengeColumns = {
+  user: users,
+  credential: totpCredentials,
+  hasKey: hasSecurityKeySql(users.id),
+  challenge: signInChallenges,
+  settings: instanceSettings,
+};
+
+// Without a reservation the statement has no CTE: a data-modifying CTE runs whether or not it is read.
+const challengeAlone = preparedPerDatabase((db) =>
+  db
+    .select({ ...challengeColumns, reserved: sql<boolean>`true`.mapWith(Boolean), locks: sql<boolean>`false`.mapWith(Boolean) })
     .from(signInChallenges)
     .innerJoin(users, eq(users.id, signInChallenges.userId))
     .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
     .leftJoin(instanceSettings, eq(instanceSettings.id, 1))
-    .where(and(eq(signInChallenges.tokenHash, sha256Hex(token)), gt(signInChallenges.expiresAt, sql`now()`)));
-  return row ?? null;
-}
+    .where(live)
+    .prepare("challenge_alone"),
+);
+
+const challengeReservingAttempt = preparedPerDatabase((db) => {
+  const owner = sql`(select ${signInChallenges.userId} from ${signInChallenges} where ${live})`;
+  const reserved = db.$with("reserved").as(reservationOf(db, owner));
+  return db
+    .with(reserved)
+    .select({
+      ...challengeColumns,
+      reserved: sql<boolean>`exists (select 1 from ${reserved})`.mapWith(Boolean),
+      locks: sql<boolean>`coalesce((select ${reserved.locks} from ${reserved}), false)`.mapWith(Boolean),
+    })
+    .from(signInChallenges)
+    .innerJoin(users, eq(users.id, signInChallenges.userId))
+    .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
+    .leftJoin(instanceSettings, eq(instanceSettings.id, 1))
+    .where(live)
+    .prepare("challenge_reserving_attempt");
+});
 
 function signedInUser({ id, name, email, role, sessionVersion }: typeof users.$inferSelect): SignedInUser {
   return { id, name, email, role, sessionVersion };

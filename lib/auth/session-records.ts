@@ -1,7 +1,8 @@
 import "server-only";
 import { and, eq, gt, lt, sql, type SQL } from "drizzle-orm";
 import type { JWT } from "next-auth/jwt";
-import type { Executor } from "@/db";
+import type { Database, Executor } from "@/db";
+import { preparedPerDatabase } from "@/db/prepared";
 import { sessions, users } from "@/db/schema";
 import type { RequestContext } from "@/lib/audit";
 import { auditedContext } from "@/lib/audit";
@@ -27,16 +28,26 @@ export function isActive(): SQL {
 
 /** The row of a session being issued: only ever after the second step (the Credentials provider's authorize()). */
 export async function recordSession(
-  db: Executor,
+  db: Database,
   session: { sid: string; userId: string; sessionVersion: number },
   context: RequestContext,
 ): Promise<void> {
-  await db.insert(sessions).values({
-    ...session,
-    ...auditedContext(context),
-    expiresAt: sql`now() + make_interval(secs => ${SESSION_MAX_AGE_SECONDS})`,
-  });
+  await insertSession(db).execute({ ...session, ...auditedContext(context) });
 }
+
+const insertSession = preparedPerDatabase((db) =>
+  db
+    .insert(sessions)
+    .values({
+      sid: sql.placeholder("sid"),
+      userId: sql.placeholder("userId"),
+      sessionVersion: sql.placeholder("sessionVersion"),
+      ip: sql.placeholder("ip"),
+      userAgent: sql.placeholder("userAgent"),
+      expiresAt: sql`now() + make_interval(secs => ${SESSION_MAX_AGE_SECONDS})`,
+    })
+    .prepare("insert_session"),
+);
 
 /** Sign out of one session: its row goes, so the cookie and every copy of it stop working. */
 export async function deleteSession(db: Executor, sid: string, userId: string): Promise<number> {

@@ -1,5 +1,5 @@
 import "server-only";
-import { eq, sql } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "@/db";
 import { users } from "@/db/schema";
 
@@ -23,9 +23,20 @@ export type AttemptReservation = { allowed: false } | { allowed: true; locks: bo
  * dies between the two stays counted: the error is on the safe side.
  */
 export async function reserveSecondFactorAttempt(db: Executor, userId: string): Promise<AttemptReservation> {
+  const [row] = await reservationOf(db, sql`${userId}`);
+  return row ? { allowed: true, locks: !!row.locks } : { allowed: false };
+}
+
+/**
+ * The reservation as a statement of its own, for the user `userId` names (a
+ * value, or a subquery): the second step runs it as a CTE of the statement
+ * that reads its challenge, so the reservation costs no round trip of its own.
+ * Returns one row (`locks`) when an attempt was reserved, none when locked.
+ */
+export function reservationOf(db: Executor, userId: SQL) {
   const reached = sql`${users.secondFactorFailures} + 1 >= ${MAX_SECOND_FACTOR_FAILURES}`;
   const lockSeconds = sql`least(${LOCKOUT_BASE_SECONDS} * power(2, ${users.secondFactorLockouts}), ${LOCKOUT_MAX_SECONDS})`;
-  const [row] = await db
+  return db
     .update(users)
     .set({
       secondFactorFailures: sql`case when ${reached} then 0 else ${users.secondFactorFailures} + 1 end`,
@@ -33,8 +44,7 @@ export async function reserveSecondFactorAttempt(db: Executor, userId: string): 
       secondFactorLockedUntil: sql`case when ${reached} then now() + make_interval(secs => ${lockSeconds}) else ${users.secondFactorLockedUntil} end`,
     })
     .where(sql`${users.id} = ${userId} and (${users.secondFactorLockedUntil} is null or ${users.secondFactorLockedUntil} <= now())`)
-    .returning({ locks: sql<boolean>`${users.secondFactorLockedUntil} is not null and ${users.secondFactorLockedUntil} > now()` });
-  return row ? { allowed: true, locks: !!row.locks } : { allowed: false };
+    .returning({ locks: sql<boolean>`${users.secondFactorLockedUntil} is not null and ${users.secondFactorLockedUntil} > now()`.as("locks") });
 }
 
 /**
