@@ -11,6 +11,7 @@ import { clearPasskeyCookie, readPasskeyCookie } from "@/lib/auth/passkey-cookie
 import { completePasskeySignIn } from "@/lib/security-keys/passkey-sign-in";
 import { deleteSession, recordSession, refreshSession, SESSION_MAX_AGE_SECONDS } from "@/lib/auth/session-records";
 import { contextFromHeaders } from "@/lib/request-context";
+import { decodeSession, encodeSession } from "@/lib/auth/session-jwt";
 import { setTrustCookie } from "@/lib/auth/trust-cookie";
 import { secureCookiesFor } from "@/lib/auth/cookie-security";
 import { headers } from "next/headers";
@@ -38,6 +39,8 @@ function config(useSecureCookies: boolean): NextAuthConfig {
     trustHost: true,
     useSecureCookies,
     session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS },
+    // Auth.js's own format, with the key derived once (lib/auth/session-jwt.ts).
+    jwt: { encode: encodeSession, decode: decodeSession },
     pages: { signIn: "/login", error: "/login" },
     providers: [
       Credentials({
