@@ -1,6 +1,6 @@
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { SQL } from "drizzle-orm";
-import type { Database } from "./index";
+import type { Database, Executor } from "./index";
 import { rowsOf } from "./rows";
 
 /**
@@ -18,9 +18,12 @@ import { rowsOf } from "./rows";
  *
  * Keyed by the handle: after a PostgreSQL outage the pool, and so the
  * database object, is new (db/index.ts), and its statements are prepared anew.
+ * A transaction is an executor of its own: the query is built again for it,
+ * and postgres.js still finds the statement its connection already prepared
+ * (it keys them by their text).
  */
-export function preparedPerDatabase<T>(build: (db: Database) => T): (db: Database) => T {
-  const built = new WeakMap<Database, T>();
+export function preparedPerDatabase<T, E extends Executor = Database>(build: (db: E) => T): (db: E) => T {
+  const built = new WeakMap<E, T>();
   return (db) => {
     let statement = built.get(db);
     if (statement === undefined) built.set(db, (statement = build(db)));
@@ -34,9 +37,9 @@ const dialect = new PgDialect();
  * A raw statement (a data-modifying CTE the query builder cannot express) as a
  * prepared one: its values are `sql.placeholder(name)`s, given to `run`.
  */
-export function preparedRawStatement<Row>(name: string, statement: SQL): (db: Database) => { run(values: Record<string, unknown>): Promise<Row[]> } {
+export function preparedRawStatement<Row>(name: string, statement: SQL): (db: Executor) => { run(values: Record<string, unknown>): Promise<Row[]> } {
   const query = dialect.sqlToQuery(statement);
-  return preparedPerDatabase((db) => {
+  return preparedPerDatabase((db: Executor) => {
     const prepared = db._.session.prepareQuery(query, undefined, name, false);
     return { run: async (values) => rowsOf<Row>(await prepared.execute(values)) };
   });

@@ -1,6 +1,7 @@
 import "server-only";
 import { eq, sql } from "drizzle-orm";
 import type { Executor } from "@/db";
+import { preparedPerDatabase } from "@/db/prepared";
 import { rateLimits } from "@/db/schema";
 
 export type RateLimit = { key: string; limit: number; windowSeconds: number };
@@ -13,26 +14,37 @@ export type RateLimit = { key: string; limit: number; windowSeconds: number };
  * Counters live in the database so every app instance sees the same numbers.
  */
 export async function reserveAttempt(db: Executor, { key, limit, windowSeconds }: RateLimit): Promise<boolean> {
-  const expired = sql`${rateLimits.windowStartedAt} <= now() - make_interval(secs => ${windowSeconds})`;
-  const rows = await db
+  const rows = await reserveStatement(db).execute({ key, limit, windowSeconds });
+  return rows.length === 1;
+}
+
+/** Gives back an attempt that turned out not to be a failure (the limit counts failures only). */
+export async function releaseAttempt(db: Executor, { key }: RateLimit): Promise<void> {
+  await releaseStatement(db).execute({ key });
+}
+
+// Prepared (db/prepared.ts): every password step sends both.
+const reserveStatement = preparedPerDatabase((db: Executor) => {
+  const expired = sql`${rateLimits.windowStartedAt} <= now() - make_interval(secs => ${sql.placeholder("windowSeconds")})`;
+  return db
     .insert(rateLimits)
-    .values({ key, count: 1, windowStartedAt: sql`now()` })
+    .values({ key: sql.placeholder("key"), count: 1, windowStartedAt: sql`now()` })
     .onConflictDoUpdate({
       target: rateLimits.key,
       set: {
         count: sql`case when ${expired} then 1 else ${rateLimits.count} + 1 end`,
         windowStartedAt: sql`case when ${expired} then now() else ${rateLimits.windowStartedAt} end`,
       },
-      setWhere: sql`${expired} or ${rateLimits.count} < ${limit}`,
+      setWhere: sql`${expired} or ${rateLimits.count} < ${sql.placeholder("limit")}`,
     })
-    .returning({ count: rateLimits.count });
-  return rows.length === 1;
-}
+    .returning({ count: rateLimits.count })
+    .prepare("reserve_attempt");
+});
 
-/** Gives back an attempt that turned out not to be a failure (the limit counts failures only). */
-export async function releaseAttempt(db: Executor, { key }: RateLimit): Promise<void> {
-  await db
+const releaseStatement = preparedPerDatabase((db: Executor) =>
+  db
     .update(rateLimits)
     .set({ count: sql`greatest(${rateLimits.count} - 1, 0)` })
-    .where(eq(rateLimits.key, key));
-}
+    .where(eq(rateLimits.key, sql.placeholder("key")))
+    .prepare("release_attempt"),
+);

@@ -1,8 +1,8 @@
 import "server-only";
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq, gt, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "@/db";
 import { signInChallenges, users } from "@/db/schema";
-import { rowsOf } from "@/db/rows";
+import { preparedRawStatement } from "@/db/prepared";
 import { randomToken, sha256Hex } from "@/lib/crypto";
 
 /** How long the second step may wait after the password step. */
@@ -28,16 +28,25 @@ export type AccountSnapshot = { passwordHash: string; sessionVersion: number };
  */
 export async function createChallenge(db: Executor, userId: string, purpose: ChallengePurpose, as?: AccountSnapshot): Promise<string | null> {
   const token = randomToken(32);
+  const values = { tokenHash: sha256Hex(token), userId, purpose };
   // Expired challenges are deleted by the hourly sweep (lib/maintenance.ts), not here on the sign-in path.
-  const unchanged = as ? sql`and ${users.passwordHash} = ${as.passwordHash} and ${users.sessionVersion} = ${as.sessionVersion}` : sql``;
-  const inserted = await db.execute(sql`
-    insert into ${signInChallenges} (token_hash, user_id, purpose, expires_at)
-    select ${sha256Hex(token)}, ${users.id}, ${purpose}, now() + make_interval(secs => ${CHALLENGE_TTL_SECONDS})
-    from ${users} where ${users.id} = ${userId} ${unchanged}
-    ${as ? sql`for share` : sql``}
-    returning user_id`);
-  return rowsOf(inserted).length === 1 ? token : null;
+  const rows = as
+    ? await insertIfUnchanged(db).run({ ...values, passwordHash: as.passwordHash, sessionVersion: as.sessionVersion })
+    : await insertChallenge(db).run(values);
+  return rows.length === 1 ? token : null;
 }
+
+// Prepared (db/prepared.ts): every password step sends one.
+const insertFor = (unchanged: SQL) => sql`
+  insert into ${signInChallenges} (token_hash, user_id, purpose, expires_at)
+  select ${sql.placeholder("tokenHash")}, ${users.id}, ${sql.placeholder("purpose")}, now() + make_interval(secs => ${CHALLENGE_TTL_SECONDS})
+  from ${users} where ${users.id} = ${sql.placeholder("userId")} ${unchanged}
+  returning user_id`;
+const insertChallenge = preparedRawStatement<{ user_id: string }>("insert_challenge", insertFor(sql``));
+const insertIfUnchanged = preparedRawStatement<{ user_id: string }>(
+  "insert_challenge_if_unchanged",
+  insertFor(sql`and ${users.passwordHash} = ${sql.placeholder("passwordHash")} and ${users.sessionVersion} = ${sql.placeholder("sessionVersion")} for share`),
+);
 
 /** The live challenge for a token, or null (unknown, expired or used). */
 export async function findChallenge(db: Executor, token: string) {

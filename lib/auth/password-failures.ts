@@ -1,6 +1,7 @@
 import "server-only";
 import { and, eq, sql } from "drizzle-orm";
 import type { Executor } from "@/db";
+import { preparedPerDatabase } from "@/db/prepared";
 import { passwordFailures } from "@/db/schema";
 
 /**
@@ -27,27 +28,42 @@ export type FailureCounter = { userId: string; counter: string };
  * locks the counter for those after it. Call `clearFailures` on success.
  */
 export async function reserveFailure(db: Executor, { userId, counter }: FailureCounter, policy: FailurePolicy): Promise<boolean> {
-  const t = passwordFailures;
-  const reached = sql`${t.failures} + 1 >= ${policy.first} + ${t.lockouts} * ${policy.afterLock}`;
-  const lockSeconds = sql`least(${LOCK_BASE_SECONDS} * power(2, ${t.lockouts}), ${LOCK_MAX_SECONDS})`;
-  const rows = await db
-    .insert(t)
-    // A first failure never locks: every policy allows more than one.
-    .values({ userId, counter, failures: 1 })
-    .onConflictDoUpdate({
-      target: [t.userId, t.counter],
-      set: {
-        failures: sql`${t.failures} + 1`,
-        lockouts: sql`case when ${reached} then ${t.lockouts} + 1 else ${t.lockouts} end`,
-        lockedUntil: sql`case when ${reached} then now() + make_interval(secs => ${lockSeconds}) else ${t.lockedUntil} end`,
-      },
-      setWhere: sql`${t.lockedUntil} is null or ${t.lockedUntil} <= now()`,
-    })
-    .returning({ failures: t.failures });
+  const rows = await reserveFailureStatement(db).execute({ userId, counter, first: policy.first, afterLock: policy.afterLock });
   return rows.length === 1;
 }
 
 /** The password was right: the reserved failure and every earlier one are forgotten. */
 export async function clearFailures(db: Executor, { userId, counter }: FailureCounter): Promise<void> {
-  await db.delete(passwordFailures).where(and(eq(passwordFailures.userId, userId), eq(passwordFailures.counter, counter)));
+  await clearFailuresStatement(db).execute({ userId, counter });
 }
+
+// Prepared (db/prepared.ts): every password step sends both.
+const reserveFailureStatement = preparedPerDatabase((db: Executor) => {
+  const t = passwordFailures;
+  const reached = sql`${t.failures} + 1 >= ${sql.placeholder("first")} + ${t.lockouts} * ${sql.placeholder("afterLock")}`;
+  const lockSeconds = sql`least(${LOCK_BASE_SECONDS} * power(2, ${t.lockouts}), ${LOCK_MAX_SECONDS})`;
+  return (
+    db
+      .insert(t)
+      // A first failure never locks: every policy allows more than one.
+      .values({ userId: sql.placeholder("userId"), counter: sql.placeholder("counter"), failures: 1 })
+      .onConflictDoUpdate({
+        target: [t.userId, t.counter],
+        set: {
+          failures: sql`${t.failures} + 1`,
+          lockouts: sql`case when ${reached} then ${t.lockouts} + 1 else ${t.lockouts} end`,
+          lockedUntil: sql`case when ${reached} then now() + make_interval(secs => ${lockSeconds}) else ${t.lockedUntil} end`,
+        },
+        setWhere: sql`${t.lockedUntil} is null or ${t.lockedUntil} <= now()`,
+      })
+      .returning({ failures: t.failures })
+      .prepare("reserve_password_failure")
+  );
+});
+
+const clearFailuresStatement = preparedPerDatabase((db: Executor) =>
+  db
+    .delete(passwordFailures)
+    .where(and(eq(passwordFailures.userId, sql.placeholder("userId")), eq(passwordFailures.counter, sql.placeholder("counter"))))
+    .prepare("clear_password_failures"),
+);

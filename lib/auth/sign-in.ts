@@ -1,6 +1,7 @@
 import "server-only";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Executor } from "@/db";
+import { preparedPerDatabase } from "@/db/prepared";
 import { instanceSettings, totpCredentials, users, type InstanceSettings } from "@/db/schema";
 import { recordEvent, type RequestContext } from "@/lib/audit";
 import { createChallenge } from "@/lib/auth/challenge";
@@ -54,21 +55,7 @@ export async function passwordStep(
   // The user, their credential and the instance settings in one query: what step 2 must be is known without another.
   const [ipAllowed, [user]] = await Promise.all([
     context.ip ? reserveAttempt(db, ipLimit(context.ip)) : true,
-    db
-      .select({
-        id: users.id,
-        passwordHash: users.passwordHash,
-        sessionVersion: users.sessionVersion,
-        required: users.twoFactorRequired,
-        role: users.role,
-        enabledAt: totpCredentials.enabledAt,
-        hasKey: hasSecurityKeySql(users.id),
-        settings: instanceSettings,
-      })
-      .from(users)
-      .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
-      .leftJoin(instanceSettings, eq(instanceSettings.id, 1))
-      .where(eq(users.email, input.email)),
+    accountByEmail(db).execute({ email: input.email }),
   ]);
   const counter = user ? failureCounter(user.id, input.knownDevice) : null;
   // An unknown email has no account to lock; the per-IP limit covers spraying made-up ones.
@@ -98,6 +85,26 @@ export async function passwordStep(
     knownDevice: knownDeviceCookie(user.id, input.knownDevice),
   };
 }
+
+// Prepared (db/prepared.ts): the lookup of every password step.
+const accountByEmail = preparedPerDatabase((db: Executor) =>
+  db
+    .select({
+      id: users.id,
+      passwordHash: users.passwordHash,
+      sessionVersion: users.sessionVersion,
+      required: users.twoFactorRequired,
+      role: users.role,
+      enabledAt: totpCredentials.enabledAt,
+      hasKey: hasSecurityKeySql(users.id),
+      settings: instanceSettings,
+    })
+    .from(users)
+    .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
+    .leftJoin(instanceSettings, eq(instanceSettings.id, 1))
+    .where(eq(users.email, sql.placeholder("email")))
+    .prepare("account_by_email"),
+);
 
 /** What must follow a correct password: nothing, a second factor ("code": an app's code, a key, a recovery code), or enrollment first. */
 export type SignInRequirement = "none" | "code" | "enroll";
