@@ -4,6 +4,8 @@ import "server-only";
 export const JSON_BODY_MAX_BYTES = 8 * 1024;
 
 export type JsonRequest = { ok: true; body: Record<string, unknown> } | { ok: false; response: Response };
+/** `form`: the browser posted the HTML form itself (JavaScript off); it is answered with a redirect. */
+export type StepRequest = { ok: true; body: Record<string, unknown>; form: boolean } | { ok: false; response: Response };
 
 /**
  * The checks a server action gets from Next and a route handler taking a
@@ -18,13 +20,28 @@ export type JsonRequest = { ok: true; body: Record<string, unknown> } | { ok: fa
  * - a JSON object, never an array or a scalar.
  */
 export async function readJsonRequest(request: Request): Promise<JsonRequest> {
+  const read = await readStepRequest(request, { forms: false });
+  return read.ok ? { ok: true, body: read.body } : read;
+}
+
+/**
+ * The sign-in steps: JSON from the page's script, or — with JavaScript off —
+ * the HTML form itself (`application/x-www-form-urlencoded`). A form can be
+ * posted cross-site, so for forms the Origin check is the whole CSRF defence:
+ * it is the same strict check (Origin required and equal to this host,
+ * Sec-Fetch-Site same-origin when sent), which is what Next relies on for
+ * server actions, forms without JavaScript included. Same bound on the body.
+ */
+export async function readStepRequest(request: Request, { forms = true } = {}): Promise<StepRequest> {
   if (!isSameOrigin(request.headers)) return refuse(403, "This request must come from the sign-in page of this site.");
   const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/json") return refuse(415, "Send the form as application/json.");
+  const form = forms && type === "application/x-www-form-urlencoded";
+  if (type !== "application/json" && !form) return refuse(415, "Send the form as application/json.");
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > JSON_BODY_MAX_BYTES) return refuse(413, "The request is too large.");
   const text = await readCapped(request, JSON_BODY_MAX_BYTES);
   if (text === null) return refuse(413, "The request is too large.");
+  if (form) return { ok: true, body: Object.fromEntries(new URLSearchParams(text)), form: true };
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -32,7 +49,7 @@ export async function readJsonRequest(request: Request): Promise<JsonRequest> {
     return refuse(400, "The request was not valid.");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) return refuse(400, "The request was not valid.");
-  return { ok: true, body: body as Record<string, unknown> };
+  return { ok: true, body: body as Record<string, unknown>, form: false };
 }
 
 /**
@@ -84,6 +101,6 @@ export function json(body: unknown, status = 200): Response {
   });
 }
 
-function refuse(status: number, message: string): JsonRequest {
+function refuse(status: number, message: string): { ok: false; response: Response } {
   return { ok: false, response: json({ status: "error", message }, status) };
 }

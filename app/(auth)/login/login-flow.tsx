@@ -1,10 +1,10 @@
 "use client";
-import { startTransition, useActionState, useEffect, useMemo, useState } from "react";
+import { startTransition, useActionState, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { useRouter } from "next/navigation";
 import { Card } from "@/components/ui/card";
 import { Checkbox, Field } from "@/components/ui/field";
 import { AuthenticationCodeField } from "@/components/two-factor/authentication-code-field";
-import { SubmitButton, Button } from "@/components/ui/button";
+import { SubmitButton, buttonClass } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
 import dynamic from "next/dynamic";
 import { askKeyToSign } from "@/components/two-factor/security-key-prompt";
@@ -24,11 +24,17 @@ const Enrollment = dynamic(() => import("@/components/two-factor/enrollment").th
 export function LoginFlow({
   initialStep,
   initialFactors,
+  initialMessage,
+  initialMethod,
   callbackUrl,
   trustDays,
   passkeys,
 }: {
   initialStep: Step;
+  /** The message of a form posted without JavaScript, after its redirect back here (./form-answer.ts). */
+  initialMessage: string | null;
+  /** The way to finish asked for by a link (JavaScript off: the switch is a link). */
+  initialMethod: Method | null;
   /** The pending user's second factors: Use security key comes first when they have one. */
   initialFactors: Factors;
   callbackUrl: string;
@@ -60,7 +66,7 @@ export function LoginFlow({
       router.replace(answer.to);
       return { status: "idle", step: previous.step };
     },
-    { status: "idle", step: initialStep },
+    initialMessage ? { status: "error", message: initialMessage, step: initialStep } : { status: "idle", step: initialStep },
   );
   const step: Step = state.step ?? initialStep;
   return (
@@ -70,7 +76,7 @@ export function LoginFlow({
       ) : step === "enroll" ? (
         <EnrollStep callbackUrl={callbackUrl} />
       ) : (
-        <CodeStep state={state} action={submit} callbackUrl={callbackUrl} trustDays={trustDays} factors={factors} />
+        <CodeStep state={state} action={submit} callbackUrl={callbackUrl} trustDays={trustDays} factors={factors} initialMethod={initialMethod} />
       )}
     </Card>
   );
@@ -79,9 +85,10 @@ export function LoginFlow({
 function PasswordStep({ state, action, callbackUrl, passkeys }: { state: LoginState; action: (f: FormData) => void; callbackUrl: string; passkeys: boolean }) {
   const errors = state.status === "error" ? state.fieldErrors : undefined;
   usePasskeyAutofill(passkeys, action, callbackUrl);
+  const hydrated = useHydrated();
   return (
     <div className="flex flex-col gap-4">
-      <form action={action} className="flex flex-col gap-4" noValidate>
+      <form action={hydrated ? action : "/login/password"} method="post" className="flex flex-col gap-4" noValidate>
         <h1 className="text-xl font-semibold">Sign in</h1>
         <input type="hidden" name="step" value="password" />
         <input type="hidden" name="callbackUrl" value={callbackUrl} />
@@ -102,7 +109,7 @@ function PasswordStep({ state, action, callbackUrl, passkeys }: { state: LoginSt
         <SubmitButton>Sign in</SubmitButton>
       </form>
       {passkeys ? (
-        <form action={action} className="flex flex-col border-t border-slate-200 pt-4 dark:border-slate-700">
+        <form action={hydrated ? action : "/login/passkey"} method="post" className="flex flex-col border-t border-slate-200 pt-4 dark:border-slate-700">
           <input type="hidden" name="step" value="passkey" />
           <input type="hidden" name="callbackUrl" value={callbackUrl} />
           <SubmitButton variant="secondary">Sign in with a passkey</SubmitButton>
@@ -171,6 +178,22 @@ function EnrollStep({ callbackUrl }: { callbackUrl: string }) {
 
 type Method = "security_key" | "totp" | "recovery";
 
+const noSubscription = () => () => {};
+
+/**
+ * False in the server's HTML and while it hydrates, true from then on. Until
+ * then a form posts itself to its step's route handler, which answers a
+ * browser without JavaScript with a redirect (./form-answer.ts); once the
+ * page runs, the same form is sent by the action, as JSON.
+ */
+function useHydrated(): boolean {
+  return useSyncExternalStore(
+    noSubscription,
+    () => true,
+    () => false,
+  );
+}
+
 const stepOf = (formData: FormData) => {
   const step = formData.get("step");
   return step === "code" || step === "passkey" ? step : "password";
@@ -212,15 +235,18 @@ function CodeStep({
   callbackUrl,
   trustDays,
   factors,
+  initialMethod,
 }: {
   state: LoginState;
   action: (f: FormData) => void;
   callbackUrl: string;
   trustDays: number | null;
   factors: Factors;
+  initialMethod: Method | null;
 }) {
   const offered = (m: Method) => (m === "security_key" ? factors.keys : m === "totp" ? factors.totp : true);
-  const [chosen, setMethod] = useState<Method>(factors.keys ? "security_key" : "totp");
+  const [chosen, setMethod] = useState<Method>(initialMethod ?? (factors.keys ? "security_key" : "totp"));
+  const hydrated = useHydrated();
   const method: Method = offered(chosen) ? chosen : factors.totp ? "totp" : "recovery";
   // Every error of this step is about the proof just sent: shown at, and tied to, the field (or the key's button).
   const errors = state.status === "error" ? (state.fieldErrors?.code ?? [state.message]) : undefined;
@@ -230,7 +256,7 @@ function CodeStep({
   return (
     <div className="flex flex-col gap-4">
       <h1 className="text-xl font-semibold">Two-factor authentication</h1>
-      <form action={action} className="flex flex-col gap-4" noValidate key={method}>
+      <form action={hydrated ? action : "/login/code"} method="post" className="flex flex-col gap-4" noValidate key={method}>
         <input type="hidden" name="step" value="code" />
         <input type="hidden" name="method" value={method} />
         <input type="hidden" name="callbackUrl" value={callbackUrl} />
@@ -267,9 +293,18 @@ function CodeStep({
       <div className="flex flex-wrap items-center justify-between gap-x-4 text-sm">
         <div className="flex flex-wrap gap-x-4">
           {others.map((other) => (
-            <Button key={other} variant="ghost" className="px-0" onClick={() => setMethod(other)}>
+            // A link, so that the switch works without JavaScript too (the page reads ?method=).
+            <a
+              key={other}
+              href={`/login?${new URLSearchParams({ method: other, ...(callbackUrl !== "/" ? { callbackUrl } : {}) })}`}
+              className={`${buttonClass("ghost")} px-0`}
+              onClick={(event) => {
+                event.preventDefault();
+                setMethod(other);
+              }}
+            >
               {SWITCH_LABELS[other](method)}
-            </Button>
+            </a>
           ))}
         </div>
         <form action={cancelSignInAction}>

@@ -9,11 +9,13 @@ import { factorsOf, type Factors } from "@/lib/two-factor/factors";
 import { Logo } from "@/components/ui/logo";
 import { Notice } from "@/components/ui/notice";
 import { safeCallbackPath } from "@/lib/validation/callback-url";
+import { messageOf } from "./form-answer";
 import { LoginFlow } from "./login-flow";
 
 export const metadata: Metadata = { title: "Sign in" };
 
 const NO_FACTORS: Factors = { totp: true, keys: false };
+const METHODS = ["security_key", "totp", "recovery"] as const;
 
 /**
  * The step a reload lands on. An "enrolled" challenge lost its recovery codes with the
@@ -33,6 +35,8 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const [challenge, settings] = await Promise.all([token ? findChallenge(db, token) : null, getSettings(db)]);
   const trustDays = settings.trustBrowserEnabled ? settings.trustBrowserDays : null;
   const factors = challenge?.purpose === "sign_in" ? await factorsOf(db, challenge.userId) : NO_FACTORS;
+  // What a form posted without JavaScript left for this page (./form-answer.ts): a catalogue key, a way to finish.
+  const method = METHODS.find((m) => m === params.method) ?? null;
   return (
     <main className="flex min-h-screen items-center justify-center px-4 py-12">
       <div className="w-full max-w-sm">
@@ -49,7 +53,15 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
             Administrator created. Sign in to continue.
           </Notice>
         ) : null}
-        <LoginFlow initialStep={stepOf(challenge?.purpose)} initialFactors={factors} callbackUrl={callbackUrl} trustDays={trustDays} passkeys={settings.passkeySignInEnabled} />
+        <LoginFlow
+          initialStep={stepOf(challenge?.purpose)}
+          initialFactors={factors}
+          initialMessage={messageOf(params.error)}
+          initialMethod={method}
+          callbackUrl={callbackUrl}
+          trustDays={trustDays}
+          passkeys={settings.passkeySignInEnabled}
+        />
       </div>
     </main>
   );

@@ -1,4 +1,5 @@
-import { json, readJsonRequest } from "@/lib/validation/json-request";
+import { json, readStepRequest } from "@/lib/validation/json-request";
+import { formAnswer } from "../form-answer";
 import { passkeyStepAnswer } from "../steps";
 
 /**
@@ -8,7 +9,8 @@ import { passkeyStepAnswer } from "../steps";
  * of a user, both checked against the database.
  */
 export async function POST(request: Request): Promise<Response> {
-  const read = await readJsonRequest(request);
+  const read = await readStepRequest(request);
   if (!read.ok) return read.response;
-  return json(await passkeyStepAnswer(read.body));
+  const answer = await passkeyStepAnswer(read.body);
+  return read.form ? formAnswer(answer, read.body) : json(answer);
 }
