@@ -1,5 +1,5 @@
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/browser";
-import { MESSAGES } from "@/lib/validation/messages";
+import { BROWSER_MESSAGES } from "@/lib/validation/browser-messages";
 
 /** What the browser's prompt gave: the authenticator's answer as JSON text, or the message to show. */
 export type KeyAnswer = { ok: true; answer: string; attachment: string | null } | { ok: false; message: string };
@@ -32,11 +32,11 @@ export async function askKeyToRegister(optionsJSON: PublicKeyCredentialCreationO
 /** The browser's reason, in words: the spec's error names (WebAuthn L3 §5.1.3, §5.1.4) and the library's codes. */
 function promptFailure(error: unknown): string {
   const { name, code } = (error ?? {}) as { name?: string; code?: string };
-  if (code === "ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED" || name === "InvalidStateError") return MESSAGES.securityKeyAlreadyAdded;
+  if (code === "ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED" || name === "InvalidStateError") return BROWSER_MESSAGES.securityKeyAlreadyAdded;
   // The user closed the prompt, it timed out, or no allowed key was touched: the browser does not say which, on purpose.
-  if (name === "NotAllowedError" || name === "AbortError") return MESSAGES.securityKeyCancelled;
+  if (name === "NotAllowedError" || name === "AbortError") return BROWSER_MESSAGES.securityKeyCancelled;
   if (name === "SecurityError" || name === "NotSupportedError" || (error instanceof Error && /does not support WebAuthn/i.test(error.message))) {
-    return MESSAGES.securityKeyUnsupported;
+    return BROWSER_MESSAGES.securityKeyUnsupported;
   }
-  return MESSAGES.securityKeyFailed;
+  return BROWSER_MESSAGES.securityKeyFailed;
 }

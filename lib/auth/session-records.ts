@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, gt, lt, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, lt, sql, type Placeholder, type SQL } from "drizzle-orm";
 import type { JWT } from "next-auth/jwt";
 import type { Database, Executor } from "@/db";
 import { preparedPerDatabase } from "@/db/prepared";
@@ -17,8 +17,8 @@ export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
  * sign-in (`expiresAt`) and SESSION_IDLE_MINUTES since its last request.
  * Both are judged by the database clock, the one clock all instances share.
  */
-export function isLive(): SQL {
-  return and(gt(sessions.expiresAt, sql`now()`), gt(sessions.lastActiveAt, sql`now() - make_interval(mins => ${sessionIdleMinutes()})`))!;
+export function isLive(idleMinutes: number | Placeholder = sessionIdleMinutes()): SQL {
+  return and(gt(sessions.expiresAt, sql`now()`), gt(sessions.lastActiveAt, sql`now() - make_interval(mins => ${idleMinutes})`))!;
 }
 
 /** …and it is active (listed, counted) while it also holds the user's current sessionVersion. */
@@ -67,17 +67,7 @@ export async function refreshSession(db: Executor, token: JWT, grant?: unknown):
   const { sub, sid, sv } = token;
   const age = Math.floor(Date.now() / 1000) - Number(token.authTime);
   if (!sub || typeof sid !== "string" || typeof sv !== "number" || !(age >= 0 && age < SESSION_MAX_AGE_SECONDS)) return null;
-  const [row] = await db
-    .select({
-      sessionVersion: users.sessionVersion,
-      name: users.name,
-      email: users.email,
-      role: users.role,
-      stale: sql<boolean>`${sessions.lastActiveAt} < now() - interval '1 minute'`,
-    })
-    .from(users)
-    .innerJoin(sessions, and(eq(sessions.sid, sid), eq(sessions.userId, users.id), isLive()))
-    .where(eq(users.id, sub));
+  const [row] = await sessionOfUser(db).execute({ sid, sub, idleMinutes: sessionIdleMinutes() });
   // No row: signed out, idle too long, past 12 hours, or issued before session rows existed.
   if (!row) return null;
   let version = sv;
@@ -90,6 +80,23 @@ export async function refreshSession(db: Executor, token: JWT, grant?: unknown):
   if (row.stale) await touchSession(db, sid);
   return { ...token, sv: version, name: row.name, email: row.email, role: row.role };
 }
+
+// Prepared (db/prepared.ts): every signed-in request sends it. The idle limit is a value, not part of the
+// text: it comes from the environment, read on each call like everywhere else.
+const sessionOfUser = preparedPerDatabase((db: Executor) =>
+  db
+    .select({
+      sessionVersion: users.sessionVersion,
+      name: users.name,
+      email: users.email,
+      role: users.role,
+      stale: sql<boolean>`${sessions.lastActiveAt} < now() - interval '1 minute'`,
+    })
+    .from(users)
+    .innerJoin(sessions, and(eq(sessions.sid, sql.placeholder("sid")), eq(sessions.userId, users.id), isLive(sql.placeholder("idleMinutes"))))
+    .where(eq(users.id, sql.placeholder("sub")))
+    .prepare("session_of_user"),
+);
 
 /**
  * "Last active" is written at most once a minute per session, not on every

@@ -1,20 +1,17 @@
+import { BROWSER_MESSAGES } from "./browser-messages";
+
 /**
  * Every message a user can see, in one place: actions return these, tests
  * assert against the same constants.
  */
 export const MESSAGES = {
+  ...BROWSER_MESSAGES,
   signInFailed: "Incorrect email or password.",
   signInRateLimited: "Incorrect email or password.", // deliberately the same: no account or lock oracle
-  challengeExpired: "Your sign-in has expired. Please sign in again.",
   codeInvalid: "That code is not valid. Check your authenticator app and try again.",
   codeFormat: "Enter the 6-digit code from your authenticator app.",
   recoveryCodeInvalid: "That recovery code is not valid or has already been used.",
   securityKeyInvalid: "That security key was not accepted. Try again, or use another way to sign in.",
-  securityKeyCancelled: "The security key did not answer: the prompt was closed or timed out. Try again.",
-  securityKeyAlreadyAdded: "This security key is already added to your account.",
-  securityKeyUnsupported: "This browser cannot use security keys here. Use another browser, or your authentication code.",
-  securityKeyFailed: "The security key could not be used. Try again.",
-  noSecurityKeys: "There is no security key on this account. Use your authentication code.",
   securityKeyName: "Enter a name of up to 64 characters.",
   securityKeyGone: "That security key had already been removed.",
   securityKeyAdded: "Security key added.",
@@ -43,7 +40,6 @@ export const MESSAGES = {
   enrollmentExpired: "This setup has expired. Start again.",
   notAllowed: "You are not allowed to do that.",
   invalidRequest: "The request was not valid.",
-  unreachable: "The server could not be reached. Check your connection and try again.",
   saved: "Saved.",
   userNotFound: "This user no longer exists.",
   lastAdmin: "This is the last administrator: make someone else an administrator first.",

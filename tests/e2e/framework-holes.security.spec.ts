@@ -41,9 +41,18 @@ test("login cross-site request forgery: the sign-in steps refuse a foreign Origi
     { what: "look-alike host", headers: { "content-type": "application/json", origin: "http://localhost.evil.example" }, body: JSON.stringify(form) },
     { what: "no Origin", headers: { "content-type": "application/json" }, body: JSON.stringify(form) },
     { what: "cross-site fetch", headers: { "content-type": "application/json", origin, "sec-fetch-site": "cross-site" }, body: JSON.stringify(form) },
-    // What a hostile page's <form> can send without a preflight: a simple content type.
+    // What a hostile page's <form> can send without a preflight: a simple content type. text/plain is never taken.
     { what: "text/plain form", headers: { "content-type": "text/plain", origin }, body: JSON.stringify(form) },
-    { what: "urlencoded form", headers: { "content-type": "application/x-www-form-urlencoded", origin }, body: new URLSearchParams(form).toString() },
+    // An urlencoded form is the sign-in page's own form with JavaScript off (no-javascript.spec.ts): from another
+    // site it carries that site's Origin (or "null" from a sandboxed frame), and the browser says cross-site.
+    { what: "urlencoded form from another site", headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" }, body: new URLSearchParams(form).toString() },
+    { what: "urlencoded form, Origin null", headers: { "content-type": "application/x-www-form-urlencoded", origin: "null" }, body: new URLSearchParams(form).toString() },
+    { what: "urlencoded form, no Origin", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form).toString() },
+    {
+      what: "urlencoded form, cross-site by Sec-Fetch-Site",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin, "sec-fetch-site": "cross-site" },
+      body: new URLSearchParams(form).toString(),
+    },
   ];
   for (const step of ["password", "code"]) {
     for (const { what, headers, body } of hostile) {

@@ -1,15 +1,14 @@
 "use client";
-import { startTransition, useActionState, useEffect, useMemo, useState, useSyncExternalStore } from "react";
+import { Suspense, lazy, startTransition, useActionState, useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import { useRouter } from "next/navigation";
 import { Card } from "@/components/ui/card";
 import { Checkbox, Field } from "@/components/ui/field";
 import { AuthenticationCodeField } from "@/components/two-factor/authentication-code-field";
-import { SubmitButton, buttonClass } from "@/components/ui/button";
+import { Button, SubmitButton, buttonClass } from "@/components/ui/button";
 import { FormMessage } from "@/components/ui/form-message";
-import dynamic from "next/dynamic";
 import { askKeyToSign } from "@/components/two-factor/security-key-prompt";
 import type { Factors } from "@/lib/two-factor/factors";
-import { MESSAGES } from "@/lib/validation/messages";
+import { BROWSER_MESSAGES } from "@/lib/validation/browser-messages";
 import { abandonSignInAction, cancelSignInAction, passkeyOptionsAction, securityKeyOptionsAction } from "./actions";
 import type { LoginState } from "./finish-sign-in";
 import { postStep } from "./post-step";
@@ -17,8 +16,9 @@ import { confirmSignInEnrollmentAction, finishSignInEnrollmentAction, startSignI
 
 type Step = "password" | "code" | "enroll";
 
-// Only a sign-in whose enrollment an admin requires needs the enrollment steps: their own chunk.
-const Enrollment = dynamic(() => import("@/components/two-factor/enrollment").then((m) => m.Enrollment));
+// Only a sign-in whose enrollment an admin requires needs the enrollment steps: their own chunk. React's lazy,
+// not next/dynamic, whose loader would be part of this page's script (~0.6 KiB gzip).
+const Enrollment = lazy(() => import("@/components/two-factor/enrollment").then((m) => ({ default: m.Enrollment })));
 
 /** Both sign-in steps; every server answer says which step is due next. */
 export function LoginFlow({
@@ -164,14 +164,16 @@ function EnrollStep({ callbackUrl }: { callbackUrl: string }) {
       <p className="text-sm text-slate-700 dark:text-slate-300">
         Your administrator requires two-factor authentication for your account. Set it up to continue.
       </p>
-      <Enrollment
-        actions={actions}
-        headingLevel={2}
-        onFinished={() => {}}
-        // A full reload: the flow's state still says "enroll" and must start over from the server's view.
-        // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- a reload is the point
-        onCancel={() => abandonSignInAction().then(() => window.location.assign("/login"))}
-      />
+      <Suspense fallback={null}>
+        <Enrollment
+          actions={actions}
+          headingLevel={2}
+          onFinished={() => {}}
+          // A full reload: the flow's state still says "enroll" and must start over from the server's view.
+          // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- a reload is the point
+          onCancel={() => abandonSignInAction().then(() => window.location.assign("/login"))}
+        />
+      </Suspense>
     </div>
   );
 }
@@ -205,7 +207,7 @@ async function signWithPasskey(): Promise<{ ok: true; answer: string } | { ok: f
   try {
     prompt = await passkeyOptionsAction();
   } catch {
-    return { ok: false, state: { status: "error", message: MESSAGES.unreachable, step: "password" } };
+    return { ok: false, state: { status: "error", message: BROWSER_MESSAGES.unreachable, step: "password" } };
   }
   if (!prompt.ok) return { ok: false, state: { status: "error", message: prompt.message, step: "password" } };
   const signed = await askKeyToSign(prompt.options);
@@ -218,12 +220,12 @@ async function signWithKey(): Promise<{ ok: true; answer: string } | { ok: false
   try {
     prompt = await securityKeyOptionsAction();
   } catch {
-    return { ok: false, state: { status: "error", message: MESSAGES.unreachable, step: "code" } };
+    return { ok: false, state: { status: "error", message: BROWSER_MESSAGES.unreachable, step: "code" } };
   }
   if (!prompt.ok) {
     return prompt.error === "challenge_expired"
-      ? { ok: false, state: { status: "error", message: MESSAGES.challengeExpired, step: "password" } }
-      : { ok: false, state: { status: "error", message: MESSAGES.noSecurityKeys, step: "code" } };
+      ? { ok: false, state: { status: "error", message: BROWSER_MESSAGES.challengeExpired, step: "password" } }
+      : { ok: false, state: { status: "error", message: BROWSER_MESSAGES.noSecurityKeys, step: "code" } };
   }
   const signed = await askKeyToSign(prompt.options);
   return signed.ok ? signed : { ok: false, state: { status: "error", message: signed.message, step: "code" } };
@@ -292,20 +294,22 @@ function CodeStep({
       </form>
       <div className="flex flex-wrap items-center justify-between gap-x-4 text-sm">
         <div className="flex flex-wrap gap-x-4">
-          {others.map((other) => (
-            // A link, so that the switch works without JavaScript too (the page reads ?method=).
-            <a
-              key={other}
-              href={`/login?${new URLSearchParams({ method: other, ...(callbackUrl !== "/" ? { callbackUrl } : {}) })}`}
-              className={`${buttonClass("ghost")} px-0`}
-              onClick={(event) => {
-                event.preventDefault();
-                setMethod(other);
-              }}
-            >
-              {SWITCH_LABELS[other](method)}
-            </a>
-          ))}
+          {others.map((other) =>
+            hydrated ? (
+              <Button key={other} variant="ghost" className="px-0" onClick={() => setMethod(other)}>
+                {SWITCH_LABELS[other](method)}
+              </Button>
+            ) : (
+              // Without JavaScript the switch is a link: the page reads ?method= (./page.tsx).
+              <a
+                key={other}
+                href={`/login?${new URLSearchParams({ method: other, ...(callbackUrl !== "/" ? { callbackUrl } : {}) })}`}
+                className={`${buttonClass("ghost")} px-0`}
+              >
+                {SWITCH_LABELS[other](method)}
+              </a>
+            ),
+          )}
         </div>
         <form action={cancelSignInAction}>
           <SubmitButton variant="subtle" className="px-0">

@@ -1,4 +1,4 @@
-import { MESSAGES } from "@/lib/validation/messages";
+import { BROWSER_MESSAGES } from "@/lib/validation/browser-messages";
 import type { StepAnswer } from "./steps";
 
 /**
@@ -22,5 +22,5 @@ export async function postStep(step: "password" | "code" | "passkey", form: Form
   } catch {
     // fall through: offline, or an answer from something other than the app (a proxy's error page)
   }
-  return { status: "error", message: MESSAGES.unreachable, step: step === "passkey" ? "password" : step };
+  return { status: "error", message: BROWSER_MESSAGES.unreachable, step: step === "passkey" ? "password" : step };
 }
