@@ -9,7 +9,7 @@ import { sha256Hex } from "@/lib/crypto";
 import { notifyCodeRefused } from "@/lib/notifications/notify";
 import { getSettings } from "@/lib/settings";
 import { hasSecurityKeySql } from "@/lib/two-factor/factors";
-import { reservationOf, type AttemptReservation } from "@/lib/two-factor/lockout";
+import { reserveSecondFactorAttempt } from "@/lib/two-factor/lockout";
 import { enrollment } from "./factors/enrollment";
 import type { Attempt, Factor, Refusal } from "./factors/factor";
 import { passwordOnly } from "./factors/password-only";
@@ -50,16 +50,17 @@ const FACTORS: Record<SecondStepMethod, Factor> = {
  * factor (lib/auth/second-step-finish.ts).
  */
 export async function completeSignIn(db: Database, input: SecondStepInput, context: RequestContext): Promise<SecondStepResult> {
-  const factor = Object.hasOwn(FACTORS, input.method) ? FACTORS[input.method] : null;
-  const row = await loadChallenge(db, input.challenge, !!factor?.guessable);
+  const row = await loadChallenge(db, input.challenge);
   if (!row) return { ok: false, error: "challenge_expired" };
+  const factor = Object.hasOwn(FACTORS, input.method) ? FACTORS[input.method] : null;
   // The settings row comes with the challenge; only before the first settings read ever is it missing.
   const attempt: Attempt = { db, input, ...row, settings: row.settings ?? (await getSettings(db)), context };
   // An "enroll" challenge only starts and confirms its own enrollment (lib/two-factor/sign-in-enrollment.ts).
   if (!factor || row.challenge.purpose === "enroll" || !factor.qualifies(attempt)) return refuseFinish(attempt);
 
-  // Reserved before the proof is judged, with the read: of parallel guesses, at most the lock's allowance is ever judged.
-  const { reservation } = row;
+  // Reserved before the proof is judged: of parallel guesses, at most the lock's allowance is ever judged. Not in
+  // the statement that reads the challenge: a finish that does not qualify judges nothing, so it must count nothing.
+  const reservation = factor.guessable ? await reserveSecondFactorAttempt(db, row.user.id) : { allowed: true, locks: false };
   if (!reservation.allowed) return refuseLocked(attempt);
   const refuse = (refusal: Refusal) => (factor.guessable ? refuseGuess(attempt, refusal, reservation.locks) : refuseProof(attempt, refusal));
 
@@ -71,64 +72,23 @@ export async function completeSignIn(db: Database, input: SecondStepInput, conte
   return { ok: true, user: signedInUser(row.user), trustToken: finished.consumed.trustToken };
 }
 
-/**
- * The live challenge with everything the factors judge, in one statement. For
- * a guessable factor the same statement reserves the attempt (a CTE: the
- * update of the challenge's user, lib/two-factor/lockout.ts) — atomic with
- * the read, and no round trip of its own on the busiest request. The user
- * read here is the snapshot before that update: only its failure counters
- * differ, and nothing judges them but the reservation.
- * A reservation made for a finish that then does not qualify stays counted:
- * the app's pages never send one, and the error is on the safe side.
- */
-async function loadChallenge(db: Database, token: string, reserve: boolean) {
+/** The live challenge with everything the factors judge, in one prepared statement. */
+async function loadChallenge(db: Database, token: string) {
   if (!token || token.length > 100) return null;
-  const statement = reserve ? challengeReservingAttempt(db) : challengeAlone(db);
-  const [row] = await statement.execute({ tokenHash: sha256Hex(token) });
-  if (!row) return null;
-  const { reserved, locks, ...rest } = row;
-  const reservation: AttemptReservation = reserved ? { allowed: true, locks } : { allowed: false };
-  return { ...rest, reservation };
+  const [row] = await challengeWithAccount(db).execute({ tokenHash: sha256Hex(token) });
+  return row ?? null;
 }
 
-const live = and(eq(signInChallenges.tokenHash, sql.placeholder("tokenHash")), gt(signInChallenges.expiresAt, sql`now()`));
-const challengeColumns = {
-  user: users,
-  credential: totpCredentials,
-  hasKey: hasSecurityKeySql(users.id),
-  challenge: signInChallenges,
-  settings: instanceSettings,
-};
-
-// Without a reservation the statement has no CTE: a data-modifying CTE runs whether or not it is read.
-const challengeAlone = preparedPerDatabase((db) =>
+const challengeWithAccount = preparedPerDatabase((db: Database) =>
   db
-    .select({ ...challengeColumns, reserved: sql<boolean>`true`.mapWith(Boolean), locks: sql<boolean>`false`.mapWith(Boolean) })
+    .select({ user: users, credential: totpCredentials, hasKey: hasSecurityKeySql(users.id), challenge: signInChallenges, settings: instanceSettings })
     .from(signInChallenges)
     .innerJoin(users, eq(users.id, signInChallenges.userId))
     .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
     .leftJoin(instanceSettings, eq(instanceSettings.id, 1))
-    .where(live)
-    .prepare("challenge_alone"),
+    .where(and(eq(signInChallenges.tokenHash, sql.placeholder("tokenHash")), gt(signInChallenges.expiresAt, sql`now()`)))
+    .prepare("challenge_with_account"),
 );
-
-const challengeReservingAttempt = preparedPerDatabase((db) => {
-  const owner = sql`(select ${signInChallenges.userId} from ${signInChallenges} where ${live})`;
-  const reserved = db.$with("reserved").as(reservationOf(db, owner));
-  return db
-    .with(reserved)
-    .select({
-      ...challengeColumns,
-      reserved: sql<boolean>`exists (select 1 from ${reserved})`.mapWith(Boolean),
-      locks: sql<boolean>`coalesce((select ${reserved.locks} from ${reserved}), false)`.mapWith(Boolean),
-    })
-    .from(signInChallenges)
-    .innerJoin(users, eq(users.id, signInChallenges.userId))
-    .leftJoin(totpCredentials, eq(totpCredentials.userId, users.id))
-    .leftJoin(instanceSettings, eq(instanceSettings.id, 1))
-    .where(live)
-    .prepare("challenge_reserving_attempt");
-});
 
 function signedInUser({ id, name, email, role, sessionVersion }: typeof users.$inferSelect): SignedInUser {
   return { id, name, email, role, sessionVersion };

@@ -1,5 +1,6 @@
 import "server-only";
-import { eq, sql, type SQL } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { preparedPerDatabase } from "@/db/prepared";
 import type { Executor } from "@/db";
 import { users } from "@/db/schema";
 
@@ -23,17 +24,12 @@ export type AttemptReservation = { allowed: false } | { allowed: true; locks: bo
  * dies between the two stays counted: the error is on the safe side.
  */
 export async function reserveSecondFactorAttempt(db: Executor, userId: string): Promise<AttemptReservation> {
-  const [row] = await reservationOf(db, sql`${userId}`);
+  const [row] = await reservation(db).execute({ userId });
   return row ? { allowed: true, locks: !!row.locks } : { allowed: false };
 }
 
-/**
- * The reservation as a statement of its own, for the user `userId` names (a
- * value, or a subquery): the second step runs it as a CTE of the statement
- * that reads its challenge, so the reservation costs no round trip of its own.
- * Returns one row (`locks`) when an attempt was reserved, none when locked.
- */
-export function reservationOf(db: Executor, userId: SQL) {
+// Prepared (db/prepared.ts): every code step sends it.
+const reservation = preparedPerDatabase((db: Executor) => {
   const reached = sql`${users.secondFactorFailures} + 1 >= ${MAX_SECOND_FACTOR_FAILURES}`;
   const lockSeconds = sql`least(${LOCKOUT_BASE_SECONDS} * power(2, ${users.secondFactorLockouts}), ${LOCKOUT_MAX_SECONDS})`;
   return db
@@ -43,9 +39,10 @@ export function reservationOf(db: Executor, userId: SQL) {
       secondFactorLockouts: sql`case when ${reached} then ${users.secondFactorLockouts} + 1 else ${users.secondFactorLockouts} end`,
       secondFactorLockedUntil: sql`case when ${reached} then now() + make_interval(secs => ${lockSeconds}) else ${users.secondFactorLockedUntil} end`,
     })
-    .where(sql`${users.id} = ${userId} and (${users.secondFactorLockedUntil} is null or ${users.secondFactorLockedUntil} <= now())`)
-    .returning({ locks: sql<boolean>`${users.secondFactorLockedUntil} is not null and ${users.secondFactorLockedUntil} > now()`.as("locks") });
-}
+    .where(sql`${users.id} = ${sql.placeholder("userId")} and (${users.secondFactorLockedUntil} is null or ${users.secondFactorLockedUntil} <= now())`)
+    .returning({ locks: sql<boolean>`${users.secondFactorLockedUntil} is not null and ${users.secondFactorLockedUntil} > now()` })
+    .prepare("reserve_second_factor_attempt");
+});
 
 /**
  * A reserved attempt succeeded: the count, the escalation and the lock this
