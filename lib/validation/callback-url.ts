@@ -1,3 +1,5 @@
+import { nodeSafeLocation } from "./location-header";
+
 /**
  * Where to go after sign-in: only a path inside this app. Anything that a
  * browser could read as another origin (`//evil`, `/\evil`, `https://…`,
@@ -20,5 +22,6 @@ export function safeCallbackPath(value: unknown): string {
   if (/%(2f|5c)/i.test(path.split(/[?#]/)[0])) return "/";
   if (/[\u0000-\u001f\u007f]/.test(path)) return "/";
   if (path.startsWith("/login") || path.startsWith("/api/")) return "/";
-  return path;
+  // Percent-encoded beyond visible ASCII: it ends up in a Location header, which Node refuses to send otherwise (a 500).
+  return nodeSafeLocation(path);
 }

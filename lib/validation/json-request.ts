@@ -1,4 +1,5 @@
 import "server-only";
+import { secureCookiesFor } from "@/lib/auth/cookie-security";
 
 /** Larger than any sign-in form (email 254, password 1024, callbackUrl 2048 characters). */
 export const JSON_BODY_MAX_BYTES = 8 * 1024;
@@ -63,7 +64,11 @@ export function isSameOrigin(headers: Headers): boolean {
   if (!origin || origin === "null") return false;
   let originHost: string;
   try {
-    originHost = new URL(origin).host;
+    const url = new URL(origin);
+    // An https site is not posted to by its own pages over http: that page is a network attacker's (a browser
+    // without Sec-Fetch-Site would not say so). Only where https is known (lib/auth/cookie-security.ts).
+    if (url.protocol !== "https:" && secureCookiesFor(headers)) return false;
+    originHost = url.host;
   } catch {
     return false;
   }

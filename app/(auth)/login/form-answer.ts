@@ -4,7 +4,27 @@ import { safeCallbackPath } from "@/lib/validation/callback-url";
 import { nodeSafeLocation } from "@/lib/validation/location-header";
 import type { StepAnswer } from "./steps";
 
-export type MessageKey = keyof typeof MESSAGES;
+/**
+ * What a sign-in step can answer (./steps.ts, ./finish-sign-in.ts, the fields' checks): the only messages a
+ * redirect may name. Any other key of the catalogue in a crafted link ("Password changed…", "…two-factor
+ * authentication is off") would be a notice the sign-in never gave.
+ */
+const ANSWERS = [
+  "signInFailed",
+  "challengeExpired",
+  "codeInvalid",
+  "codeFormat",
+  "recoveryCodeInvalid",
+  "recoveryCodeFormat",
+  "lockedOut",
+  "securityKeyInvalid",
+  "passkeyInvalid",
+  "notAPasskey",
+  "emailFormat",
+  "passwordRequired",
+  "invalidRequest",
+] as const satisfies readonly (keyof typeof MESSAGES)[];
+export type MessageKey = (typeof ANSWERS)[number];
 
 /**
  * A step's answer to the HTML form itself (JavaScript off): a 303 to the next
@@ -26,15 +46,15 @@ export function formAnswer(answer: StepAnswer, body: Record<string, unknown>): R
   return seeOther(search ? `/login?${search}` : "/login");
 }
 
-/** The key of a catalogue message (the answers carry the text). */
-function messageKey(text: string | undefined): MessageKey | null {
-  const entry = Object.entries(MESSAGES).find(([, value]) => value === text);
-  return entry ? (entry[0] as MessageKey) : null;
+/** The key of a step's message (the answers carry the text); one no step gives is shown as not valid. */
+function messageKey(text: string | undefined): MessageKey {
+  return ANSWERS.find((key) => MESSAGES[key] === text) ?? "invalidRequest";
 }
 
-/** A message named in /login's query: only a key of the catalogue, never text from the URL. */
+/** A message named in /login's query: only one a sign-in step answers with, never text from the URL. */
 export function messageOf(key: unknown): string | null {
-  return typeof key === "string" && Object.hasOwn(MESSAGES, key) ? MESSAGES[key as MessageKey] : null;
+  const known = ANSWERS.find((answer) => answer === key);
+  return known ? MESSAGES[known] : null;
 }
 
 function seeOther(location: string): Response {
