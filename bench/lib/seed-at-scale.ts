@@ -6,7 +6,7 @@ import type { BenchUser } from "./database";
 
 /**
  * What a bulk load of `users` and `totp_credentials` is slowest at (PostgreSQL backend CPU time, 1 000 000
- * users): the two trigram GIN indexes of `users`, fastupdate off since migration 0006, where each row's ~25
+ * users): the two trigram GIN indexes of `users`, fastupdate off since migration 0006, where each row's ~35
  * trigrams go into the posting trees as it is inserted (~10 s per 100 000 rows, ~100 s for the million,
  * against ~9 s to build both afterwards); and the foreign key of `totp_credentials`, a row-level check that
  * locks each user's row (~7 s, against ~1 s to validate it in one pass). Both are dropped for the load and
