@@ -21,6 +21,7 @@ import { startApp } from "./lib/app-server";
 import { createPgDatabase, openMigrated, seedBenchUsers } from "./lib/database";
 import { runLoad, type LoadResult } from "./lib/load";
 import type { RunOptions } from "./lib/context";
+import { cpuSeconds, postgresPids } from "./lib/cpu";
 
 type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }; children?: number[] };
 type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
@@ -89,34 +90,6 @@ async function main(): Promise<void> {
     await sql.end();
     await pg.drop();
   }
-}
-
-/** User + system CPU seconds of these processes so far (/proc/<pid>/stat, clock ticks of 10 ms). */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended between the listing and the read
-    }
-  }
-  return ticks / 100;
-}
-
-/** PostgreSQL's processes (postmaster, backends, WAL writer …): the database's share of the CPU. */
-function postgresPids(): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres";
-      } catch {
-        return false;
-      }
-    });
 }
 
 const sourceMaps = new Map<string, SourceMap | null>();

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only=password,code,peer,browser,users,audit,start]
+ * npm run bench [-- --quick] [-- --only=password,code,code1m,peer,browser,users,audit,start]
  *
  * Measures, side by side in one run on this machine, the ratios of
  * docs/PERFORMANCE.md, prints them as a table with their targets and writes
@@ -7,8 +7,9 @@
  * results.partial.json instead, so the committed figures stay those of a full run).
  * Exits non-zero only when the harness itself fails, not when a target is missed
  * (CI checks that `--quick` runs; pass --strict to fail on a missed target too).
- * `peer` (Better Auth in bench/peer, installed and built on demand) is left out of
- * --quick unless named in --only, so that CI never installs it; a full run always has it.
+ * `peer` (Better Auth in bench/peer, installed and built on demand) and `code1m` (a
+ * million users seeded, minutes) are left out of --quick unless named in --only, so
+ * that CI never installs the one nor waits for the other; a full run always has both.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -24,13 +25,15 @@ import type { RunOptions, SectionResult } from "./lib/context";
 import { passes, table, type Figure } from "./lib/report";
 import { signInOverHttp } from "./lib/sign-in";
 
-const SECTIONS = ["password", "code", "peer", "browser", "users", "audit", "start"] as const;
+const SECTIONS = ["password", "code", "code1m", "peer", "browser", "users", "audit", "start"] as const;
 type Section = (typeof SECTIONS)[number];
+/** Too slow or too heavy for CI's --quick: run only when --only names them, or in a full run. */
+const NOT_QUICK: readonly Section[] = ["peer", "code1m"];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { quick: { type: "boolean" }, only: { type: "string" }, strict: { type: "boolean" } } });
   const quick = !!values.quick;
-  const only = values.only ? (values.only.split(",") as Section[]) : SECTIONS.filter((s) => !(quick && s === "peer"));
+  const only = values.only ? (values.only.split(",") as Section[]) : SECTIONS.filter((s) => !(quick && NOT_QUICK.includes(s)));
   const unknown = only.filter((s) => !SECTIONS.includes(s));
   if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")}; sections: ${SECTIONS.join(", ")}`);
   // The bench seeds TOTP secrets with the app's lib/crypto: same key as the servers it starts.
@@ -53,6 +56,7 @@ async function main(): Promise<number> {
 
   const results: SectionResult[] = [];
   const { passwordStep, codeStep, userPool } = await import("./sections/sign-in");
+  const { codeScale } = await import("./sections/code-scale");
   const { peerComparison } = await import("./sections/peer");
   const { javascriptSize, lighthouseScores } = await import("./sections/browser");
   const { usersScale } = await import("./sections/users-scale");
@@ -91,6 +95,7 @@ async function main(): Promise<number> {
     }
     await server.stop();
     server = null;
+    if (only.includes("code1m")) results.push(await codeScale(templates, options));
     if (only.includes("users")) results.push(await usersScale(templates, { ...options, largeUsers: 100_000 }));
     if (only.includes("audit")) results.push(await auditScale(options));
     if (only.includes("start")) results.push(await startAndMemory(templates, options));

@@ -22,6 +22,10 @@ export const PEER_SECRET = createHmac("sha256", "bench-peer").update("better-aut
 export const PORTS = {
   app: 3401,
   bare: 3402,
+  // The code step at 10 000 and 1 000 000 users (sections/code-scale.ts): outside 3401–3449, so that it
+  // can run beside a bench of another checkout.
+  codeSmall: 3451,
+  codeLarge: 3452,
   usersSmall: 3411,
   usersLarge: 3412,
   start: 3421,

@@ -12,8 +12,14 @@ type PlanNode = { "Node Type": string; "Relation Name"?: string; Plans?: PlanNod
  * sends, and returns EXPLAIN ANALYZE of each with the tables it reads by
  * sequential scan: the statements a page sends are whatever the app's query
  * functions build, so they are captured rather than written out again here.
+ * `beforeExplain` puts back what the captured run used up (a sign-in's
+ * challenge, say), so that EXPLAIN ANALYZE of its writes takes the same path.
  */
-export async function explainStatements(url: string, run: (db: Database) => Promise<unknown>): Promise<Omit<Plan, "view" | "size">[]> {
+export async function explainStatements(
+  url: string,
+  run: (db: Database) => Promise<unknown>,
+  beforeExplain?: () => Promise<void>,
+): Promise<Omit<Plan, "view" | "size">[]> {
   const captured: { query: string; params: unknown[] }[] = [];
   let capturing = false;
   const client = postgres(url, {
@@ -28,6 +34,7 @@ export async function explainStatements(url: string, run: (db: Database) => Prom
     capturing = true;
     await run(db);
     capturing = false;
+    await beforeExplain?.();
     const plans = [];
     for (const statement of captured) {
       const [row] = await client.unsafe(`explain (analyze, format json) ${statement.query}`, statement.params as never[]);

@@ -2,7 +2,7 @@ export type Target = { op: ">=" | "<="; value: number };
 
 /** One figure of the table; `key` is its name in results.json. */
 export type Figure = {
-  /** The issue's numbering (1–6; 3.5 for the Audit log, printed "3b"): the table is ordered by it. */
+  /** The issue's numbering (1–6; 2.5 for the code step at scale, printed "2b", 3.5 for the Audit log, "3b"): the table is ordered by it. */
   section: number;
   key: string;
   label: string;
