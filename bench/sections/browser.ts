@@ -62,9 +62,10 @@ export async function javascriptSize(origin: string, session: string, options: R
     const strip = ({ sizes: _sizes, ...rest }: typeof login) => rest;
     return {
       figures: [
-        { section: 4, key: "loginJsGzipKiB", label: "   JS for /login (gzip)", value: login.kib, unit: "KiB", target: { op: "<=", value: 120 }, note: `${login.files} scripts` },
+        // Issue 13 retired "≤ 120 KiB for /login": Next's own runtime is 134 KiB. The page's own share has the target.
+        { section: 4, key: "loginJsGzipKiB", label: "   JS for /login (gzip)", value: login.kib, unit: "KiB", note: `${login.files} scripts` },
         { section: 4, key: "frameworkJsGzipKiB", label: "   of which the framework (the 404 page's JS)", value: floor.kib, unit: "KiB", note: `${floor.files} scripts` },
-        { section: 4, key: "loginOwnJsGzipKiB", label: "   of which the sign-in page's own", value: ownKiB(login), unit: "KiB" },
+        { section: 4, key: "loginOwnJsGzipKiB", label: "   of which the sign-in page's own", value: ownKiB(login), unit: "KiB", target: { op: "<=", value: 6 } },
         { section: 4, key: "mySettingsJsGzipKiB", label: "   JS for home + My Settings open (gzip)", value: settings.kib, unit: "KiB", note: `${settings.files} scripts` },
       ],
       details: { login: strip(login), settings: strip(settings), framework: strip(floor), mySettingsOwnKiB: ownKiB(settings) },
