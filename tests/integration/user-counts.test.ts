@@ -252,7 +252,7 @@ describe.each(testDrivers())("user counters on %s", (driver) => {
       await expectCounters(before, { users: 0, enrolled: 2 });
     });
 
-    it("counts a user once when two transactions add their first keys at once (the second waits for the user's enrolled_users row, then adds to it)", async () => {
+    it("counts a user once when two transactions add their first keys at once (the second waits for the user's row, then adds to the first key)", async () => {
       const user = await newUser(t.db);
       const before = await counted();
       expect(await secondWhileFirstOpen(t.db, (tx) => insertKeys(tx, [user.id]), () => insertKeys(t.db, [user.id]))).toBe("waiting");
@@ -282,7 +282,7 @@ describe.each(testDrivers())("user counters on %s", (driver) => {
           t.db.transaction((tx) => removeTwoFactor(tx, user.id)),
           removeSecurityKey(t.db, session, key, CONTEXT),
         ]);
-        // Deleting the app locks the user's enrolled_users row, a key's removal takes key then that row: keys deleted after the app deadlocked.
+        // Deleting the app locks the user's row and a key's removal takes key then user: keys deleted after the app deadlocked.
         expect(results.map((r) => (r.status === "rejected" ? String((r.reason as Error).cause ?? r.reason) : "ok"))).toEqual(["ok", "ok"]);
       }
       await expectCounters(before, { users: 10, enrolled: 0 });
