@@ -73,11 +73,24 @@ export const userCounts = pgTable(
     id: smallint("id").primaryKey().default(1),
     /** Rows of `users`. */
     users: bigint("users", { mode: "number" }).notNull(),
-    /** Rows of `totp_credentials` with `enabled_at` set: users enrolled in 2FA. */
+    /** Users enrolled in 2FA (an enabled authenticator app or a security key, each user once): rows of `enrolled_users`. */
     enrolled: bigint("enrolled", { mode: "number" }).notNull(),
   },
   (t) => [check("user_counts_single_row", sql`${t.id} = 1`)],
 );
+
+/**
+ * One row per user enrolled in 2FA, with their number of second factors (1
+ * for an enabled authenticator app, 1 per security key). Written only by the
+ * triggers of migration 0013, never by the app: `userCounts.enrolled` counts
+ * its rows, so the Users page reads one row however many keys there are.
+ */
+export const enrolledUsers = pgTable("enrolled_users", {
+  userId: uuid("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  factors: integer("factors").notNull(),
+});
 
 /**
  * One TOTP credential per user. A row with `enabledAt` null is an enrollment

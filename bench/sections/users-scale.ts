@@ -43,7 +43,8 @@ export async function usersScale(templates: SignInTemplates, options: RunOptions
       await createUser(handle.db, { name: "Bench Admin", email: ADMIN_EMAIL, password: BENCH_PASSWORD, admin: true }, null, { ip: null, userAgent: "bench" });
       await seedUsers(handle.db, { count: instance.size - 1, passwordHash });
       // One user in 50 with a security key, as on an instance that offers them: the page counts each row's
-      // keys and the users who sign in with keys alone, and on an empty table no plan would show what that costs.
+      // keys, and on an empty table no plan would show what that costs. (The users with keys alone are counted
+      // by migration 0013's triggers, this INSERT included: one statement, one UPDATE of user_counts.)
       await handle.db.execute(sql`
         insert into security_keys (user_id, credential_id, public_key, device_type, backed_up, user_verified, aaguid, name)
         select id, 'bench-' || id, 'bench', 'multiDevice', true, true, '00000000-0000-0000-0000-000000000000', 'Bench key'

@@ -176,6 +176,9 @@ export async function removeTwoFactor(db: Executor, userId: string): Promise<boo
 export async function removeSecondFactors(db: Executor, userId: string): Promise<{ hadTwoFactor: boolean; securityKeys: number }> {
   // Pending sign-ins first, as a sign-in's finish takes them (challenge, then factor): waits instead of deadlocks.
   await db.delete(signInChallenges).where(eq(signInChallenges.userId, userId));
+  // The keys before the app: deleting the app locks the user's row (the counters' trigger, migration 0013), and a
+  // key's removal takes key then user — keys deleted after the app deadlocked with it (user then key).
+  await db.select({ id: securityKeys.id }).from(securityKeys).where(eq(securityKeys.userId, userId)).for("update");
   const removed = await db.delete(totpCredentials).where(eq(totpCredentials.userId, userId)).returning({ enabledAt: totpCredentials.enabledAt });
   await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
   await db.delete(trustedBrowsers).where(eq(trustedBrowsers.userId, userId));
