@@ -4,39 +4,28 @@ import { secureCookiesFor } from "@/lib/auth/cookie-security";
 /** Larger than any sign-in form (email 254, password 1024, callbackUrl 2048 characters). */
 export const JSON_BODY_MAX_BYTES = 8 * 1024;
 
-export type JsonRequest = { ok: true; body: Record<string, unknown> } | { ok: false; response: Response };
 /** `form`: the browser posted the HTML form itself (JavaScript off); it is answered with a redirect. */
 export type StepRequest = { ok: true; body: Record<string, unknown>; form: boolean } | { ok: false; response: Response };
 
 /**
- * The checks a server action gets from Next and a route handler taking a
- * form must do itself, before anything else:
+ * What a sign-in step's route handler reads, with the checks a server action
+ * gets from Next and a route handler must do itself, before anything else:
  * - same origin: the Origin header names this host (a browser always sends
  *   it on a POST), and Sec-Fetch-Site, when sent, says same-origin. This is
  *   the CSRF defence, as for server actions (login CSRF included);
- * - `Content-Type: application/json`, which a cross-site form cannot send
- *   without a CORS preflight that this app never answers;
+ * - `Content-Type: application/json` from the page's script, or — with
+ *   JavaScript off — the page's own form (`application/x-www-form-urlencoded`).
+ *   A cross-site form can send the latter without a preflight, so for forms
+ *   the Origin check above is the whole defence, as Next relies on it for
+ *   server actions posted without JavaScript; nothing else is taken;
  * - a bounded body read as a stream, so a huge or endless body costs at most
  *   JSON_BODY_MAX_BYTES of memory;
- * - a JSON object, never an array or a scalar.
+ * - JSON: an object, never an array or a scalar.
  */
-export async function readJsonRequest(request: Request): Promise<JsonRequest> {
-  const read = await readStepRequest(request, { forms: false });
-  return read.ok ? { ok: true, body: read.body } : read;
-}
-
-/**
- * The sign-in steps: JSON from the page's script, or — with JavaScript off —
- * the HTML form itself (`application/x-www-form-urlencoded`). A form can be
- * posted cross-site, so for forms the Origin check is the whole CSRF defence:
- * it is the same strict check (Origin required and equal to this host,
- * Sec-Fetch-Site same-origin when sent), which is what Next relies on for
- * server actions, forms without JavaScript included. Same bound on the body.
- */
-export async function readStepRequest(request: Request, { forms = true } = {}): Promise<StepRequest> {
+export async function readStepRequest(request: Request): Promise<StepRequest> {
   if (!isSameOrigin(request.headers)) return refuse(403, "This request must come from the sign-in page of this site.");
   const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  const form = forms && type === "application/x-www-form-urlencoded";
+  const form = type === "application/x-www-form-urlencoded";
   if (type !== "application/json" && !form) return refuse(415, "Send the form as application/json.");
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > JSON_BODY_MAX_BYTES) return refuse(413, "The request is too large.");

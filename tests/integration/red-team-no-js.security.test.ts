@@ -1,14 +1,13 @@
-import { randomUUID } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import type { JWT } from "next-auth/jwt";
 import { afterEach, describe, expect, it } from "vitest";
 import { sessions, users } from "@/db/schema";
 import { signOutEverywhere } from "@/lib/account/sessions";
 import { completeSignIn } from "@/lib/auth/second-step";
-import { deleteSession, recordSession, refreshSession } from "@/lib/auth/session-records";
+import { deleteSession, refreshSession } from "@/lib/auth/session-records";
 import { passwordStep } from "@/lib/auth/sign-in";
 import { testDrivers, useTestDatabase } from "./support/databases";
-import { CONTEXT, codeAt, enrolledUser, newUser, nowSeconds, openChallenge, rewindLastUsedStep, userRow, type TestUser } from "./support/fixtures";
+import { CONTEXT, codeAt, enrolledUser, newUser, openChallenge, rewindLastUsedStep, issueSession, type TestUser } from "./support/fixtures";
 
 /**
  * Red team: the statements prepared once per database handle (db/prepared.ts) —
@@ -23,12 +22,7 @@ describe.each(testDrivers())("red team: prepared statements on %s", (driver) => 
     delete process.env.SESSION_IDLE_MINUTES;
   });
 
-  async function signIn(user: TestUser): Promise<JWT> {
-    const sid = randomUUID();
-    const { sessionVersion } = await userRow(t.db, user.id);
-    await recordSession(t.db, { sid, userId: user.id, sessionVersion }, CONTEXT);
-    return { sub: user.id, sid, sv: sessionVersion, authTime: nowSeconds() };
-  }
+  const signIn = (user: TestUser): Promise<JWT> => issueSession(t.db, user);
   /** Past PostgreSQL's five custom plans: from here a generic plan may be cached for the statement. */
   async function warm(token: JWT) {
     for (let i = 0; i < 8; i++) expect(await refreshSession(t.db, token)).not.toBeNull();

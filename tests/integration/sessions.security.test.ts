@@ -7,9 +7,9 @@ import { changePassword } from "@/lib/account/password";
 import { countActiveSessions, listActiveSessions, signOutEverywhere, signOutSession } from "@/lib/account/sessions";
 import { getUserProperties } from "@/lib/admin/user-properties";
 import { sessionGrant } from "@/lib/auth/session-grant";
-import { deleteSession, recordSession, refreshSession } from "@/lib/auth/session-records";
+import { deleteSession, refreshSession } from "@/lib/auth/session-records";
 import { testDrivers, useTestDatabase } from "./support/databases";
-import { CONTEXT, eventNamesAbout, newUser, nowSeconds, PASSWORD, userRow, type TestUser } from "./support/fixtures";
+import { CONTEXT, eventNamesAbout, newUser, nowSeconds, PASSWORD, userRow, issueSession, type TestUser } from "./support/fixtures";
 
 describe.each(testDrivers())("sessions on %s", (driver) => {
   const t = useTestDatabase(driver);
@@ -17,13 +17,7 @@ describe.each(testDrivers())("sessions on %s", (driver) => {
     delete process.env.SESSION_IDLE_MINUTES;
   });
 
-  /** What authorize() and the jwt callback do at sign-in: the row, then the token. */
-  async function signIn(user: TestUser): Promise<JWT> {
-    const sid = randomUUID();
-    const { sessionVersion } = await userRow(t.db, user.id);
-    await recordSession(t.db, { sid, userId: user.id, sessionVersion }, CONTEXT);
-    return { sub: user.id, sid, sv: sessionVersion, authTime: nowSeconds() };
-  }
+  const signIn = (user: TestUser): Promise<JWT> => issueSession(t.db, user);
   const lastActive = async (token: JWT) => (await t.db.select().from(sessions).where(eq(sessions.sid, String(token.sid))))[0]?.lastActiveAt.getTime();
   const setLastActive = (token: JWT, ago: string) =>
     t.db.update(sessions).set({ lastActiveAt: sql`now() - ${ago}::interval` }).where(eq(sessions.sid, String(token.sid)));

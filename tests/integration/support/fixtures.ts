@@ -1,11 +1,13 @@
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import { asc, eq, sql, type SQL } from "drizzle-orm";
 import { generateSync } from "otplib";
+import type { JWT } from "next-auth/jwt";
 import { expect } from "vitest";
 import type { Database } from "@/db";
 import { auditEvents, totpCredentials, users } from "@/db/schema";
 import type { RequestContext } from "@/lib/audit";
 import { confirmAdmin, type AdminSession } from "@/lib/admin/step-up";
+import { recordSession } from "@/lib/auth/session-records";
 import { passwordStep } from "@/lib/auth/sign-in";
 import { confirmEnrollment, startEnrollment } from "@/lib/two-factor/enrollment";
 import { TOTP_PERIOD_SECONDS } from "@/lib/two-factor/totp";
@@ -95,6 +97,14 @@ export async function openChallenges(db: Database, user: TestUser, count: number
   const challenges: string[] = [];
   for (let i = 0; i < count; i++) challenges.push(await openChallenge(db, user));
   return challenges;
+}
+
+/** What authorize() and the jwt callback do at sign-in: the session's row, then the token that names it. */
+export async function issueSession(db: Database, user: TestUser): Promise<JWT> {
+  const sid = randomUUID();
+  const { sessionVersion } = await userRow(db, user.id);
+  await recordSession(db, { sid, userId: user.id, sessionVersion }, CONTEXT);
+  return { sub: user.id, sid, sv: sessionVersion, authTime: nowSeconds() };
 }
 
 export async function userRow(db: Database, id: string) {
