@@ -2,6 +2,7 @@ import { expect, test } from "./fixtures/test";
 import { decode, encode } from "next-auth/jwt";
 import { ADMIN, addUser, enrollTwoFactor, freshCode, newUser, openMySettings, signIn, signInWithCode, signOut } from "./fixtures/app";
 import { copySessionCookie, serverAuthSecret, sessionOf } from "./fixtures/sessions";
+import { startTlsProxy } from "./fixtures/tls-proxy";
 
 test("stolen session: enabling 2FA ends the user's other sessions but keeps this one", async ({ page, browser, baseURL }) => {
   const user = await addUser(browser, baseURL!, newUser("Sessions"));
@@ -146,8 +147,9 @@ test("session cookie sent over plain http: behind an https proxy every cookie is
   const enrolled = await enrollTwoFactor(setupPage);
   await setup.close();
 
-  // localhost counts as a secure origin in Chromium, so it keeps Secure and __Secure- cookies set over http.
-  const context = await browser.newContext({ baseURL, extraHTTPHeaders: { "X-Forwarded-Proto": "https" } });
+  // Through a TLS-terminating proxy, as deployed: the browser is on https, the app sees X-Forwarded-Proto: https.
+  const proxy = await startTlsProxy(baseURL!);
+  const context = await browser.newContext({ baseURL: proxy.url, ignoreHTTPSErrors: true });
   const page = await context.newPage();
   const setCookies: string[] = [];
   page.on("response", async (response) => {
@@ -168,6 +170,7 @@ test("session cookie sent over plain http: behind an https proxy every cookie is
   expect(session, "the session cookie carries the __Secure- prefix").toBeTruthy();
   expect(session).toMatchObject({ secure: true, httpOnly: true });
   await context.close();
+  await proxy.close();
 });
 
 test("session older than 12 hours: refused even with a valid signature", async ({ browser, baseURL }, testInfo) => {
