@@ -1,9 +1,7 @@
-import { randomUUID } from "node:crypto";
 import postgres, { type Sql } from "postgres";
 import type { Database } from "@/db";
 import { hashPassword } from "@/lib/auth/password";
 import { completeSignIn } from "@/lib/auth/second-step";
-import { recordSession } from "@/lib/auth/session-records";
 import { sha256Hex } from "@/lib/crypto";
 import { retarget, type SignInTemplates } from "../lib/actions";
 import { startApp, type AppServer } from "../lib/app-server";
@@ -163,9 +161,9 @@ function figures(rounds: Round[], plans: Plan[], instances: Instance[]): Section
 
 /**
  * EXPLAIN ANALYZE of what a code step sends, captured from the app's own functions: what Auth.js's authorize()
- * awaits for a TOTP code (completeSignIn, then recordSession). Before the plans, the captured sign-in's
- * challenge is put back and its time step and session forgotten, so that EXPLAIN ANALYZE signs that user in
- * once more along the same path (the lookup, the one write statement, the session row).
+ * awaits for a TOTP code (completeSignIn, whose one write statement also writes the session's row). Before the
+ * plans, the captured sign-in's challenge is put back and its time step and session forgotten, so that EXPLAIN
+ * ANALYZE signs that user in once more along the same path (the lookup, the reservation, the one write statement).
  */
 async function explainCodeStep(instance: Instance): Promise<Plan[]> {
   const pool = instance.pool!;
@@ -180,8 +178,7 @@ async function explainCodeStep(instance: Instance): Promise<Plan[]> {
     const code = hotp(pool.keys[challenge.user], timeStep());
     const result = await completeSignIn(db, { challenge: challenge.token, method: "totp", code }, context);
     if (!result.ok) throw new Error(`EXPLAIN's sign-in was refused: ${result.error}`);
-    last = { token: challenge.token, userId, sid: randomUUID() };
-    await recordSession(db, { sid: last.sid, userId, sessionVersion: result.user.sessionVersion }, context);
+    last = { token: challenge.token, userId, sid: result.sid };
   };
   const putBack = async () => {
     const { token, userId, sid } = last!;

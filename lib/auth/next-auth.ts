@@ -6,7 +6,7 @@ import type { NextRequest } from "next/server";
 import { getDb } from "@/lib/db";
 import { secrets } from "@/lib/env";
 import { SecondStepFailed } from "@/lib/auth/errors";
-import { completeSignIn, type SecondStepMethod, type SignedInUser } from "@/lib/auth/second-step";
+import { completeSignIn, type SecondStepMethod } from "@/lib/auth/second-step";
 import { clearPasskeyCookie, readPasskeyCookie } from "@/lib/auth/passkey-cookie";
 import { completePasskeySignIn } from "@/lib/security-keys/passkey-sign-in";
 import { deleteSession, recordSession, refreshSession, SESSION_MAX_AGE_SECONDS } from "@/lib/auth/session-records";
@@ -51,28 +51,26 @@ function config(useSecureCookies: boolean): NextAuthConfig {
           const db = await getDb();
           const context = contextFromHeaders(request.headers);
           const assertion = parseJsonText(credentials.assertion, MAX_ASSERTION_CHARS);
-          let user: SignedInUser;
           if (credentials.method === "passkey") {
             // Sign in with a passkey: the challenge is the one this browser's cookie holds, never a field of the request.
             const result = await completePasskeySignIn(db, { challenge: await readPasskeyCookie(), assertion }, context);
             await clearPasskeyCookie();
             if (!result.ok) throw new SecondStepFailed(result.error === "not_a_passkey" ? "not_a_passkey" : "key_invalid");
-            user = result.user;
-          } else {
-            const text = (value: unknown) => (typeof value === "string" ? value : "");
-            const challenge = text(credentials.challenge);
-            const method = METHODS.find((m) => m === credentials.method);
-            if (!challenge || !method) throw new SecondStepFailed("challenge_expired");
-            const input = { challenge, method, code: text(credentials.code), trust: credentials.trust === "on", trustToken: text(credentials.trustToken), assertion };
-            const result = await completeSignIn(db, input, context);
-            if (!result.ok) throw new SecondStepFailed(result.error);
-            if (result.trustToken) await setTrustCookie(result.trustToken);
-            user = result.user;
+            // The session's row, with the IP and browser of this sign-in: the jwt callback requires it on every request.
+            const sid = randomUUID();
+            await recordSession(db, { sid, userId: result.user.id, sessionVersion: result.user.sessionVersion }, context);
+            return { ...result.user, sid };
           }
-          // The session's row, with the IP and browser of this sign-in: the jwt callback requires it on every request.
-          const sid = randomUUID();
-          await recordSession(db, { sid, userId: user.id, sessionVersion: user.sessionVersion }, context);
-          return { ...user, sid };
+          const text = (value: unknown) => (typeof value === "string" ? value : "");
+          const challenge = text(credentials.challenge);
+          const method = METHODS.find((m) => m === credentials.method);
+          if (!challenge || !method) throw new SecondStepFailed("challenge_expired");
+          const input = { challenge, method, code: text(credentials.code), trust: credentials.trust === "on", trustToken: text(credentials.trustToken), assertion };
+          // The session's row is written by the finish itself, with the challenge it consumes (lib/auth/second-step-finish.ts).
+          const result = await completeSignIn(db, input, context);
+          if (!result.ok) throw new SecondStepFailed(result.error);
+          if (result.trustToken) await setTrustCookie(result.trustToken);
+          return { ...result.user, sid: result.sid };
         },
       }),
     ],

@@ -1,10 +1,11 @@
 import "server-only";
 import { sql } from "drizzle-orm";
 import type { Database } from "@/db";
-import { auditEvents, signInChallenges, totpCredentials, users } from "@/db/schema";
+import { auditEvents, sessions, signInChallenges, totpCredentials, users } from "@/db/schema";
 import { preparedRawStatement } from "@/db/prepared";
 import { auditedContext, recordEvent, type RequestContext } from "@/lib/audit";
 import { consumeChallenge, findChallenge } from "@/lib/auth/challenge";
+import { recordSession, SESSION_MAX_AGE_SECONDS, type NewSession } from "@/lib/auth/session-records";
 import { sha256Hex } from "@/lib/crypto";
 import { clearSecondFactorFailures } from "@/lib/two-factor/lockout";
 import type { Accepted, Consumed } from "./factors/factor";
@@ -23,18 +24,21 @@ export type Finish = { ok: true; consumed: Consumed } | { ok: false; lost: "chal
  * The success path of every factor, all or nothing: the challenge consumed
  * (of parallel requests on one challenge, exactly one session), what the
  * factor uses up consumed, the failures a guessable factor's reservation
- * counted cleared, the sign-in audited.
+ * counted cleared, the sign-in audited, and the session's row written — with
+ * the challenge it consumes, so a session row exists only for a finished
+ * second step, and the busiest sign-in is one statement (no round trip more).
  */
 export async function finishSecondStep(
   db: Database,
   challenge: string,
-  userId: string,
+  session: NewSession,
   accepted: Accepted,
   guessable: boolean,
   context: RequestContext,
 ): Promise<Finish> {
+  const userId = session.userId;
   if (accepted.timeStep !== undefined && !accepted.consume) {
-    const outcome = await finishWithTimeStep(db, challenge, userId, accepted.factor, accepted.timeStep, context);
+    const outcome = await finishWithTimeStep(db, challenge, session, accepted.factor, accepted.timeStep, context);
     return outcome === "ok" ? { ok: true, consumed: {} } : { ok: false, lost: outcome };
   }
   try {
@@ -44,6 +48,7 @@ export async function finishSecondStep(
       if (!used) throw new LostRace("factor");
       if (guessable) await clearSecondFactorFailures(tx, userId);
       await recordEvent(tx, "sign_in.succeeded", { actorUserId: userId, targetUserId: userId }, context, { factor: accepted.factor });
+      await recordSession(tx, session, context);
       return used;
     });
     return { ok: true, consumed };
@@ -64,7 +69,7 @@ export async function finishSecondStep(
  *      wins: exactly one session per password step);
  *   3. the failures counted by this attempt's reservation are cleared
  *      (the reservation, made before the code was judged, is what a lock refuses);
- *   4. the sign-in is audited.
+ *   4. the sign-in is audited and the session's row written.
  * A single statement is atomic on its own. When a later step finds nothing
  * to change, the earlier ones stay done: a code consumed without a session.
  * That only ever takes something away from whoever sent the request, never
@@ -73,19 +78,19 @@ export async function finishSecondStep(
 async function finishWithTimeStep(
   db: Database,
   challenge: string,
-  userId: string,
+  session: NewSession,
   factor: string,
   timeStep: number,
   context: RequestContext,
 ): Promise<"ok" | "factor" | "challenge"> {
   const [row] = await finishWithTimeStepStatement(db).run({
     tokenHash: sha256Hex(challenge),
-    userId,
+    ...session,
     timeStep,
     details: JSON.stringify({ factor }),
     ...auditedContext(context),
   });
-  if (Number(row?.audited) === 1) return "ok";
+  if (Number(row?.audited) === 1 && Number(row?.session) === 1) return "ok";
   // The challenge is checked in step 1 too: no factor change means a lost compare-and-set or a dead challenge.
   if (Number(row?.factor) === 1) return "challenge";
   return (await findChallenge(db, challenge)) ? "factor" : "challenge";
@@ -93,7 +98,7 @@ async function finishWithTimeStep(
 
 const value = (name: string) => sql.placeholder(name);
 const live = sql`${signInChallenges.tokenHash} = ${value("tokenHash")} and ${signInChallenges.expiresAt} > now()`;
-const finishWithTimeStepStatement = preparedRawStatement<{ factor: number; challenge: number; audited: number }>(
+const finishWithTimeStepStatement = preparedRawStatement<{ factor: number; challenge: number; audited: number; session: number }>(
   "finish_with_time_step",
   sql`
     with factor as (
@@ -113,7 +118,13 @@ const finishWithTimeStepStatement = preparedRawStatement<{ factor: number; chall
       select 'sign_in.succeeded', id, id, ${value("ip")}, ${value("userAgent")}, ${value("details")}::jsonb
       from unlocked
       returning id
+    ), session as (
+      insert into ${sessions} (sid, user_id, session_version, ip, user_agent, expires_at)
+      select ${value("sid")}::text, id, ${value("sessionVersion")}::int, ${value("ip")}::text, ${value("userAgent")}::text,
+             now() + make_interval(secs => ${SESSION_MAX_AGE_SECONDS})
+      from unlocked
+      returning sid
     )
     select (select count(*)::int from factor) as factor, (select count(*)::int from challenge) as challenge,
-           (select count(*)::int from audited) as audited`,
+           (select count(*)::int from audited) as audited, (select count(*)::int from session) as session`,
 );

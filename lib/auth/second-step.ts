@@ -1,4 +1,5 @@
 import "server-only";
+import { randomUUID } from "node:crypto";
 import { and, eq, gt, sql } from "drizzle-orm";
 import type { Database } from "@/db";
 import { preparedPerDatabase } from "@/db/prepared";
@@ -29,8 +30,11 @@ export type SecondStepError = "challenge_expired" | "code_invalid" | "recovery_i
 /** `assertion`: the browser's WebAuthn answer, for "security_key" (its shape is checked by the factor). */
 export type SecondStepInput = { challenge: string; method: SecondStepMethod; code: string; trust?: boolean; trustToken?: string; assertion?: unknown };
 export type SignedInUser = { id: string; name: string; email: string; role: "admin" | "user"; sessionVersion: number };
-/** `trustToken`: set when the user asked to trust this browser; the caller puts it in a cookie. */
-export type SecondStepResult = { ok: true; user: SignedInUser; trustToken?: string } | { ok: false; error: SecondStepError };
+/**
+ * `sid`: the session whose row the finish wrote (the JWT carries it); `trustToken`: set when the user asked to
+ * trust this browser; the caller puts it in a cookie.
+ */
+export type SecondStepResult = { ok: true; user: SignedInUser; sid: string; trustToken?: string } | { ok: false; error: SecondStepError };
 
 /** Each way to finish, answering only "does this proof satisfy this challenge for this user?" (lib/auth/factors). */
 const FACTORS: Record<SecondStepMethod, Factor> = {
@@ -66,10 +70,13 @@ export async function completeSignIn(db: Database, input: SecondStepInput, conte
 
   const verdict = await factor.verify(attempt);
   if (!verdict.ok) return refuse(verdict);
-  const finished = await finishSecondStep(db, input.challenge, row.user.id, verdict, factor.guessable, context);
+  // The JWT will carry the version read with the challenge: if a sign-out everywhere moved it meanwhile, the new
+  // session is already over at its first request (lib/auth/session-records.ts).
+  const session = { sid: randomUUID(), userId: row.user.id, sessionVersion: row.user.sessionVersion };
+  const finished = await finishSecondStep(db, input.challenge, session, verdict, factor.guessable, context);
   if (!finished.ok) return finished.lost === "factor" && verdict.lost ? refuse(verdict.lost) : { ok: false, error: "challenge_expired" };
   await verdict.afterCommit?.();
-  return { ok: true, user: signedInUser(row.user), trustToken: finished.consumed.trustToken };
+  return { ok: true, user: signedInUser(row.user), sid: session.sid, trustToken: finished.consumed.trustToken };
 }
 
 /** The live challenge with everything the factors judge, in one prepared statement. */

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, eq, gt, lt, sql, type Placeholder, type SQL } from "drizzle-orm";
 import type { JWT } from "next-auth/jwt";
-import type { Database, Executor } from "@/db";
+import type { Executor } from "@/db";
 import { preparedPerDatabase } from "@/db/prepared";
 import { sessions, users } from "@/db/schema";
 import type { RequestContext } from "@/lib/audit";
@@ -26,16 +26,19 @@ export function isActive(): SQL {
   return and(isLive(), eq(sessions.sessionVersion, users.sessionVersion))!;
 }
 
-/** The row of a session being issued: only ever after the second step (the Credentials provider's authorize()). */
-export async function recordSession(
-  db: Database,
-  session: { sid: string; userId: string; sessionVersion: number },
-  context: RequestContext,
-): Promise<void> {
+/** A session about to be issued: its id (the JWT's `sid`) and the sessionVersion its JWT will carry. */
+export type NewSession = { sid: string; userId: string; sessionVersion: number };
+
+/**
+ * The row of a session being issued: only ever with the second step that earns it (lib/auth/second-step-finish.ts
+ * writes it with the challenge's consumption) or a passkey's sign-in, both reached only from the Credentials
+ * provider's authorize().
+ */
+export async function recordSession(db: Executor, session: NewSession, context: RequestContext): Promise<void> {
   await insertSession(db).execute({ ...session, ...auditedContext(context) });
 }
 
-const insertSession = preparedPerDatabase((db) =>
+const insertSession = preparedPerDatabase((db: Executor) =>
   db
     .insert(sessions)
     .values({
