@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { and, eq, isNotNull } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { recoveryCodes, signInChallenges } from "@/db/schema";
+import { recoveryCodes, sessions, signInChallenges } from "@/db/schema";
 import { completeSignIn } from "@/lib/auth/second-step";
 import { sha256Hex } from "@/lib/crypto";
 import { confirmEnrollment, startEnrollment } from "@/lib/two-factor/enrollment";
@@ -35,8 +35,14 @@ describe.each(testDrivers())("second step on %s", (driver) => {
       expect(result).toEqual({
         ok: true,
         user: { id: user.id, name: user.name, email: user.email, role: "user", sessionVersion: 1 },
+        sid: expect.any(String),
       });
       expect(await challengeExists(challenge)).toBe(false);
+      // The session's row is written with the challenge's consumption, with this request's IP and browser.
+      const sid = (result as { sid: string }).sid;
+      expect(await t.db.select().from(sessions).where(eq(sessions.sid, sid))).toMatchObject([
+        { userId: user.id, sessionVersion: 1, ip: CONTEXT.ip, userAgent: CONTEXT.userAgent },
+      ]);
       expect((await totpRow(t.db, user.id))!.lastUsedStep).toBeGreaterThanOrEqual(stepBefore);
       expect((await eventsAbout(t.db, user.id)).at(-1)).toMatchObject({
         event: "sign_in.succeeded",
