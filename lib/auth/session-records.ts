@@ -8,6 +8,7 @@ import type { RequestContext } from "@/lib/audit";
 import { auditedContext } from "@/lib/audit";
 import { isValidSessionGrant } from "@/lib/auth/session-grant";
 import { sessionIdleMinutes } from "@/lib/env";
+import { userIdSchema } from "@/lib/validation/forms";
 
 /** NIST SP 800-63B-4 §2.2.3 (AAL2): re-authenticate at least every 12 hours, whatever the activity. */
 export const SESSION_MAX_AGE_SECONDS = 12 * 60 * 60;
@@ -70,6 +71,9 @@ export async function refreshSession(db: Executor, token: JWT, grant?: unknown):
   const { sub, sid, sv } = token;
   const age = Math.floor(Date.now() / 1000) - Number(token.authTime);
   if (!sub || typeof sid !== "string" || typeof sv !== "number" || !(age >= 0 && age < SESSION_MAX_AGE_SECONDS)) return null;
+  // A `sub` that is no user id would make PostgreSQL refuse the statement (a 500, not "signed out"); only a token
+  // sealed with AUTH_SECRET gets here, so this is about failing closed, not about forgery.
+  if (!userIdSchema.safeParse(sub).success) return null;
   const [row] = await sessionOfUser(db).execute({ sid, sub, idleMinutes: sessionIdleMinutes() });
   // No row: signed out, idle too long, past 12 hours, or issued before session rows existed.
   if (!row) return null;
