@@ -70,6 +70,9 @@ export async function finishSecondStep(
  *   3. the failures counted by this attempt's reservation are cleared
  *      (the reservation, made before the code was judged, is what a lock refuses);
  *   4. the sign-in is audited and the session's row written.
+ * The challenge's row is locked first, as every finishing transaction and a
+ * key's removal lock it first: with the app's row taken first, this statement
+ * and a "Trust this browser" finish of the same code deadlocked on PostgreSQL.
  * A single statement is atomic on its own. When a later step finds nothing
  * to change, the earlier ones stay done: a code consumed without a session.
  * That only ever takes something away from whoever sent the request, never
@@ -101,11 +104,13 @@ const live = sql`${signInChallenges.tokenHash} = ${value("tokenHash")} and ${sig
 const finishWithTimeStepStatement = preparedRawStatement<{ factor: number; challenge: number; audited: number; session: number }>(
   "finish_with_time_step",
   sql`
-    with factor as (
+    with live_challenge as (
+      select 1 from ${signInChallenges} where ${live} for update
+    ), factor as (
       update ${totpCredentials} set last_used_step = ${value("timeStep")}
       where ${totpCredentials.userId} = ${value("userId")}
         and (${totpCredentials.lastUsedStep} is null or ${totpCredentials.lastUsedStep} < ${value("timeStep")})
-        and exists (select 1 from ${signInChallenges} where ${live})
+        and exists (select 1 from live_challenge)
       returning user_id
     ), challenge as (
       delete from ${signInChallenges} where ${live} and exists (select 1 from factor) returning user_id

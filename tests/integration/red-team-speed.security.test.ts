@@ -461,8 +461,9 @@ describe.each(testDrivers())("red team (speed) — sessions, replay and method c
     expect(sessionsOf(values)).toBe(1);
     expect(await t.db.select().from(trustedBrowsers).where(eq(trustedBrowsers.userId, owner.id))).toHaveLength(values.find((r) => r.ok && r.trustToken) ? 1 : 0);
     expect(await h.count(owner.id, "sign_in.succeeded")).toBe(1);
-    // A finish that threw (a deadlock between the one-statement finish and the trust transaction) granted nothing.
-    if (errors.length) console.info(`[red-team] ${errors.length} finishes threw:`, [...new Set(errors)]);
+    // No finish throws: the one-statement finish and the trust transaction lock the challenge first, both
+    // (a deadlock between them, seen in about one run in two on PostgreSQL, answered a 500).
+    expect(errors).toEqual([]);
   });
 
   it("one TOTP code over 12 fresh challenges of the same user (mixed paths): exactly one session; the code of the step before is refused after it", async () => {
