@@ -74,7 +74,15 @@ export async function completeSignIn(db: Database, input: SecondStepInput, conte
   // session is already over at its first request (lib/auth/session-records.ts).
   const session = { sid: randomUUID(), userId: row.user.id, sessionVersion: row.user.sessionVersion };
   const finished = await finishSecondStep(db, input.challenge, session, verdict, factor.guessable, context);
-  if (!finished.ok) return finished.lost === "factor" && verdict.lost ? refuse(verdict.lost) : { ok: false, error: "challenge_expired" };
+  if (!finished.ok) {
+    if (finished.lost === "factor" && verdict.lost) return refuse(verdict.lost);
+    // A parallel finish took the challenge after this attempt was counted: the count stays (it may even have started
+    // the lock), so it goes on record and to the user like any counted guess — else a password holder could spend
+    // the challenge under their own guesses and lock the owner out without a trace.
+    // The answer stays "challenge_expired": the browser starts again from the password.
+    if (factor.guessable) await refuseGuess(attempt, { error: "challenge_expired", event: "sign_in.code_failed" }, reservation.locks);
+    return { ok: false, error: "challenge_expired" };
+  }
   await verdict.afterCommit?.();
   return { ok: true, user: signedInUser(row.user), sid: session.sid, trustToken: finished.consumed.trustToken };
 }
