@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes, randomUUID } from "node:crypto";
 import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
 import { beforeEach, describe, expect, it, vi } from "vitest";
@@ -14,7 +13,8 @@ import { getSettings } from "@/lib/settings";
 import { startKeySignIn } from "@/lib/security-keys/sign-in";
 import { confirmSignInEnrollment, startSignInEnrollment } from "@/lib/two-factor/sign-in-enrollment";
 import { MAX_SECOND_FACTOR_FAILURES } from "@/lib/two-factor/lockout";
-import { withSeamAfter, type Seams } from "./support/seams";
+import type { Seams } from "./support/seams";
+import { requestScopes, type RequestScope } from "./support/next-request-shim";
 import { testDrivers, useTestDatabase, type TestDatabase } from "./support/databases";
 import {
   codeAt,
@@ -60,80 +60,11 @@ vi.mock("@/lib/auth/session-records", async (importOriginal) => {
   const { withSeamAfter } = await import("./support/seams");
   return { ...original, recordSession: withSeamAfter(original.recordSession, seams as Seams<SeamKey>, "afterRecordSession") };
 });
-void withSeamAfter;
 
-// ---------------------------------------------------------------- in-process request scope + Auth.js shim (as red-team-speed)
-
-type Scope = { headers: Headers; jar: Map<string, string>; written: { name: string; value: string }[] };
-const scopes = vi.hoisted(() => ({ storage: null as null | AsyncLocalStorage<Scope> }));
-vi.mock("next/headers", async () => {
-  const { AsyncLocalStorage } = await import("node:async_hooks");
-  scopes.storage ??= new AsyncLocalStorage<Scope>();
-  const scope = () => {
-    const s = scopes.storage!.getStore();
-    if (!s) throw new Error("next/headers called outside a request scope");
-    return s;
-  };
-  const nameOf = (n: string | { name: string }) => (typeof n === "string" ? n : n.name);
-  return {
-    headers: async () => scope().headers,
-    cookies: async () => {
-      const s = scope();
-      return {
-        get: (name: string) => (s.jar.has(name) ? { name, value: s.jar.get(name)! } : undefined),
-        getAll: () => [...s.jar].map(([name, value]) => ({ name, value })),
-        has: (name: string) => s.jar.has(name),
-        set: (name: string | { name: string; value: string }, value?: string) => {
-          const v = typeof name === "string" ? value! : name.value;
-          s.jar.set(nameOf(name), v);
-          s.written.push({ name: nameOf(name), value: v });
-        },
-        delete: (name: string | { name: string }) => {
-          s.jar.delete(nameOf(name));
-          s.written.push({ name: nameOf(name), value: "" });
-        },
-      };
-    },
-  };
-});
-/** What Auth.js does for signIn("credentials", { redirect: false }): the app's authorize(), then its jwt callback. */
-vi.mock("next-auth", async () => {
-  const errors = await import("@auth/core/errors");
-  const { cookies, headers } = await import("next/headers");
-  type Config = {
-    providers: { id: string; authorize: (credentials: Record<string, string>, request: Request) => Promise<unknown> }[];
-    callbacks: { jwt: (args: { token: object; user: unknown; trigger: string }) => Promise<unknown> };
-  };
-  return {
-    AuthError: errors.AuthError,
-    CredentialsSignin: errors.CredentialsSignin,
-    default: (configOf: (request: undefined) => Promise<Config>) => ({
-      async signIn(providerId: string, options: Record<string, unknown>) {
-        const config = await configOf(undefined);
-        const provider = config.providers.find((p) => p.id === providerId)!;
-        const { redirect: _redirect, ...fields } = options;
-        const credentials = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)]));
-        const request = new Request("http://localhost:3000/api/auth/callback/credentials", { method: "POST", headers: new Headers(await headers()) });
-        let user: unknown;
-        try {
-          user = await provider.authorize(credentials, request);
-        } catch (error) {
-          if (error instanceof errors.AuthError) throw error;
-          throw new errors.CallbackRouteError(undefined, { cause: error as Error });
-        }
-        if (!user) throw new errors.CredentialsSignin();
-        const token = await config.callbacks.jwt({ token: {}, user, trigger: "signIn" });
-        (await cookies()).set("authjs.session-token", JSON.stringify(token));
-        return "http://localhost:3000/";
-      },
-      auth: async () => null,
-      signOut: async () => undefined,
-      unstable_update: async () => null,
-      handlers: { GET: async () => new Response(null, { status: 404 }), POST: async () => new Response(null, { status: 404 }) },
-    }),
-  };
-});
-vi.mock("next-auth/providers/credentials", () => ({ default: (options: object) => ({ id: "credentials", type: "credentials", ...options }) }));
+// next/headers and Auth.js, in process: tests/integration/support/next-request-shim.ts.
+vi.mock("next/headers", async () => (await import("./support/next-request-shim")).nextHeadersShim());
+vi.mock("next-auth", async () => (await import("./support/next-request-shim")).nextAuthShim());
+vi.mock("next-auth/providers/credentials", async () => (await import("./support/next-request-shim")).credentialsShim());
 
 // ---------------------------------------------------------------- helpers
 
@@ -601,9 +532,9 @@ describe.each(testDrivers())("red team (session row) — what the row is bound t
   describe("through the Credentials provider's authorize() and the jwt callback", () => {
     async function signInThrough(fields: Record<string, string>, headers: Record<string, string>) {
       const { signIn } = await import("@/lib/auth/next-auth");
-      const scope: Scope = { headers: new Headers(headers), jar: new Map(), written: [] };
+      const scope: RequestScope = { headers: new Headers(headers), jar: new Map(), written: [] };
       try {
-        await scopes.storage!.run(scope, () => signIn("credentials", { ...fields, redirect: false }));
+        await requestScopes.run(scope, () => signIn("credentials", { ...fields, redirect: false }));
       } catch (error) {
         return { ok: false as const, error, scope };
       }

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { and, eq, sql } from "drizzle-orm";
@@ -17,6 +16,7 @@ import { getSettings } from "@/lib/settings";
 import { verifyCurrentCode } from "@/lib/two-factor/current-code";
 import { LOCKOUT_BASE_SECONDS, MAX_SECOND_FACTOR_FAILURES } from "@/lib/two-factor/lockout";
 import { confirmSignInEnrollment, startSignInEnrollment } from "@/lib/two-factor/sign-in-enrollment";
+import { requestScopes, type RequestScope } from "./support/next-request-shim";
 import { testDrivers, useTestDatabase, type TestDatabase } from "./support/databases";
 import {
   codeAt,
@@ -53,91 +53,10 @@ import { runAsTestRelyingParty } from "./support/software-key";
 
 // ---------------------------------------------------------------- in-process request scope for the route handlers
 
-/**
- * The route handlers read cookies and headers through next/headers, which
- * only works inside a Next request. Here each call runs inside an
- * AsyncLocalStorage scope holding that request's headers and cookie jar, so
- * parallel calls are separate browsers (or one browser, when they share a jar).
- */
-type Scope = { headers: Headers; jar: Map<string, string>; written: { name: string; value: string }[] };
-const scopes = vi.hoisted(() => ({ storage: null as null | AsyncLocalStorage<Scope> }));
-vi.mock("next/headers", async () => {
-  const { AsyncLocalStorage } = await import("node:async_hooks");
-  scopes.storage ??= new AsyncLocalStorage<Scope>();
-  const scope = () => {
-    const s = scopes.storage!.getStore();
-    if (!s) throw new Error("next/headers called outside a request scope");
-    return s;
-  };
-  const nameOf = (n: string | { name: string }) => (typeof n === "string" ? n : n.name);
-  return {
-    headers: async () => scope().headers,
-    cookies: async () => {
-      const s = scope();
-      return {
-        get: (name: string) => (s.jar.has(name) ? { name, value: s.jar.get(name)! } : undefined),
-        getAll: () => [...s.jar].map(([name, value]) => ({ name, value })),
-        has: (name: string) => s.jar.has(name),
-        set: (name: string | { name: string; value: string }, value?: string) => {
-          const v = typeof name === "string" ? value! : name.value;
-          s.jar.set(nameOf(name), v);
-          s.written.push({ name: nameOf(name), value: v });
-        },
-        delete: (name: string | { name: string }) => {
-          s.jar.delete(nameOf(name));
-          s.written.push({ name: nameOf(name), value: "" });
-        },
-      };
-    },
-  };
-});
-
-/**
- * Auth.js itself cannot be loaded by vitest (next-auth's ESM imports
- * "next/server" without an extension). This shim does what Auth.js does for
- * the Credentials provider on `signIn("credentials", { redirect: false })`:
- * every field as a string to the app's own `authorize()` (lib/auth/next-auth.ts,
- * unchanged: completeSignIn, then recordSession), a thrown CredentialsSignin
- * re-thrown to the caller with its code, a returned user turned into the
- * session cookie by the app's own jwt callback.
- */
-vi.mock("next-auth", async () => {
-  const errors = await import("@auth/core/errors");
-  const { cookies, headers } = await import("next/headers");
-  type Config = {
-    providers: { id: string; authorize: (credentials: Record<string, string>, request: Request) => Promise<unknown> }[];
-    callbacks: { jwt: (args: { token: object; user: unknown; trigger: string }) => Promise<unknown> };
-  };
-  return {
-    AuthError: errors.AuthError,
-    CredentialsSignin: errors.CredentialsSignin,
-    default: (configOf: (request: undefined) => Promise<Config>) => ({
-      async signIn(providerId: string, options: Record<string, unknown>) {
-        const config = await configOf(undefined);
-        const provider = config.providers.find((p) => p.id === providerId)!;
-        const { redirect: _redirect, ...fields } = options;
-        const credentials = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)]));
-        const request = new Request("http://localhost:3000/api/auth/callback/credentials", { method: "POST", headers: new Headers(await headers()) });
-        let user: unknown;
-        try {
-          user = await provider.authorize(credentials, request);
-        } catch (error) {
-          if (error instanceof errors.AuthError) throw error;
-          throw new errors.CallbackRouteError(undefined, { cause: error as Error });
-        }
-        if (!user) throw new errors.CredentialsSignin();
-        const token = await config.callbacks.jwt({ token: {}, user, trigger: "signIn" });
-        (await cookies()).set("authjs.session-token", JSON.stringify(token));
-        return "http://localhost:3000/";
-      },
-      auth: async () => null,
-      signOut: async () => undefined,
-      unstable_update: async () => null,
-      handlers: { GET: async () => new Response(null, { status: 404 }), POST: async () => new Response(null, { status: 404 }) },
-    }),
-  };
-});
-vi.mock("next-auth/providers/credentials", () => ({ default: (options: object) => ({ id: "credentials", type: "credentials", ...options }) }));
+// next/headers and Auth.js, in process: tests/integration/support/next-request-shim.ts.
+vi.mock("next/headers", async () => (await import("./support/next-request-shim")).nextHeadersShim());
+vi.mock("next-auth", async () => (await import("./support/next-request-shim")).nextAuthShim());
+vi.mock("next-auth/providers/credentials", async () => (await import("./support/next-request-shim")).credentialsShim());
 
 const ATTACKER: RequestContext = { ip: "198.51.100.66", userAgent: "attacker" };
 const BURST = 24;
@@ -816,11 +735,11 @@ describe.each(testDrivers())("red team (speed) — the JSON sign-in routes in pr
 
   async function post(step: "password" | "code" | "passkey", body: unknown, jar = browser(), headers: Record<string, string> = {}) {
     const h = new Headers({ origin: ORIGIN, host: "localhost:3000", "content-type": "application/json", "user-agent": "red-team", ...headers });
-    const scope: Scope = { headers: h, jar, written: [] };
+    const scope: RequestScope = { headers: h, jar, written: [] };
     const text = typeof body === "string" ? body : JSON.stringify(body);
     const request = new Request(`${ORIGIN}/login/${step}`, { method: "POST", headers: h, body: text });
     const handler = await route(step); // first import: next/headers' mock (and its storage) exists from here on
-    const response = await scopes.storage!.run(scope, () => handler(request));
+    const response = await requestScopes.run(scope, () => handler(request));
     const raw = await response.text();
     return { response, raw, json: JSON.parse(raw) as { status: string; step?: string; message?: string }, scope };
   }
